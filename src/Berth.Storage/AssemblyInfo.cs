@@ -1,1 +1,4 @@
-namespace Berth.Storage;
+using System.Runtime.CompilerServices;
+
+[assembly: InternalsVisibleTo("Berth.Storage.Tests")]
+[assembly: InternalsVisibleTo("Berth.Benchmarks")]
