@@ -1,7 +1,8 @@
 namespace Berth.ApiServer.Tables;
 
 /// Column descriptions: the v1.32 SwaggerDoc() strings (or literal text) that AddHandlers puts in
-/// each TableColumnDefinition. kubectl does not print them; they are kept for fidelity.
+/// each TableColumnDefinition. kubectl does not print them; they are kept for fidelity, transcribed from
+/// the v1.32 API docs (printers.go takes some from the older extensions/v1beta1 and discovery/v1beta1 types).
 internal static class ColumnDescriptions
 {
     public const string Name = "Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names";
@@ -22,7 +23,7 @@ internal static class ColumnDescriptions
     public const string ReadyPods = "Number of the pod with ready state";
     public const string ReplicaSetSpecReplicas = "Replicas is the number of desired replicas. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller/#what-is-a-replicationcontroller";
     public const string ReplicaSetStatusReplicas = "Replicas is the most recently observed number of replicas. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller/#what-is-a-replicationcontroller";
-    public const string ReplicaSetReadyReplicas = "The number of ready replicas for this replica set.";
+    public const string ReplicaSetReadyReplicas = "readyReplicas is the number of pods targeted by this ReplicaSet with a Ready Condition.";
     public const string ReplicaSetSelector = "Selector is a label query over pods that should match the replica count. If the selector is empty, it is defaulted to the labels present on the pod template. Label keys and values that must match in order to be controlled by this replica set. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors";
     public const string DeploymentUpdatedReplicas = "Total number of non-terminated pods targeted by this deployment that have the desired template spec.";
     public const string DeploymentAvailableReplicas = "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.";
