@@ -58,7 +58,8 @@ internal sealed class ProtoMessage(string name)
 /// (k8s.io/api core/v1, apps/v1, batch/v1; apimachinery meta/v1, util/intstr, api/resource).
 /// Syntax per message: <c>Name: N jsonName type[*]; ...</c> where type is a scalar (string, bytes, bool, int32, int64),
 /// a well-known wrapper (time, microtime, quantity, intstr, fieldsv1), a map (map&lt;string|bytes|quantity&gt;),
-/// a message name, <c>^Message</c> for a Go struct embedded with <c>json:",inline"</c>, and a <c>[]</c> prefix for repeated.
+/// a message name, and a <c>[]</c> prefix for repeated. <c>N ^Message</c> (no JSON name) is a Go struct embedded with
+/// <c>json:",inline"</c>, whose fields land in the parent object.
 /// A trailing <c>*</c> marks Go pointer fields (zero is meaningful). Field numbers never change upstream, so newer
 /// fields listed here are harmless for older clients.
 /// </summary>
@@ -129,13 +130,16 @@ internal static partial class ProtoSchema
 
     private static ProtoField ParseField(string messageName, string text)
     {
+        // "N jsonName type", or "N ^Message" for an inlined struct, which has no JSON name of its own.
         var parts = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        if (parts.Length != 3 || !int.TryParse(parts[0], out var number) || number <= 0)
+        var inline = parts.Length == 2 && parts[1].StartsWith('^');
+        if ((parts.Length != 3 && !inline) || !int.TryParse(parts[0], out var number) || number <= 0)
         {
             throw new InvalidOperationException($"protobuf table: bad field '{text}' in {messageName}");
         }
 
-        var type = parts[2];
+        var jsonName = inline ? "" : parts[1];
+        var type = parts[^1];
         var pointer = type.EndsWith('*');
         if (pointer)
         {
@@ -167,6 +171,6 @@ internal static partial class ProtoSchema
             _ => (ProtoKind.Message, (string?)type),
         };
 
-        return new ProtoField(number, parts[1], kind, repeated, pointer, target);
+        return new ProtoField(number, jsonName, kind, repeated, pointer, target);
     }
 }
