@@ -26,7 +26,15 @@ public static class UnknownFieldDetector
         if (GetShape(modelType) is { } shape)
         {
             var path = new PathStack();
-            Walk(node, shape, path, results);
+            try
+            {
+                Walk(node, shape, path, results);
+            }
+            catch (ArgumentException)
+            {
+                // A JsonObject parsed from text with a duplicate key throws when first enumerated;
+                // FindStrictErrors on the raw bytes reports duplicates.
+            }
         }
 
         return results;
