@@ -1,1 +1,3 @@
-return 0;
+using Berth;
+
+return await CommandLine.RunAsync(args).ConfigureAwait(false);

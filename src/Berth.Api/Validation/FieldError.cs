@@ -1,0 +1,48 @@
+namespace Berth.Api.Validation;
+
+/// <summary>
+/// One validation failure, rendered like upstream's field.Error so kubectl prints the same text:
+/// "spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive".
+/// </summary>
+public sealed record FieldError(string Type, string Field, string Detail, string? BadValue = null)
+{
+    /// <summary>The StatusCause reason upstream uses for this error type.</summary>
+    public string Reason => Type switch
+    {
+        "Required value" => "FieldValueRequired",
+        "Invalid value" => "FieldValueInvalid",
+        "Duplicate value" => "FieldValueDuplicate",
+        "Unsupported value" => "FieldValueNotSupported",
+        "Forbidden" => "FieldValueForbidden",
+        "Too long" => "FieldValueTooLong",
+        "Too many" => "FieldValueTooMany",
+        _ => "FieldValueInvalid",
+    };
+
+    /// <summary>The message after "field: ", e.g. `Invalid value: "1abc": a DNS-1035 label ...`.</summary>
+    public string Message => (BadValue, Detail.Length) switch
+    {
+        (null, 0) => Type,
+        (null, _) => $"{Type}: {Detail}",
+        (_, 0) => $"{Type}: {BadValue}",
+        _ => $"{Type}: {BadValue}: {Detail}",
+    };
+
+    public static FieldError Required(string field, string detail = "") => new("Required value", field, detail);
+
+    public static FieldError Invalid(string field, string value, string detail) => new("Invalid value", field, detail, Quote(value));
+
+    public static FieldError Invalid(string field, long value, string detail) => new("Invalid value", field, detail, value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    public static FieldError Duplicate(string field, string renderedValue) => new("Duplicate value", field, "", renderedValue);
+
+    public static FieldError NotSupported(string field, string value, IEnumerable<string> supported) =>
+        new("Unsupported value", field, "supported values: " + string.Join(", ", supported.Select(Quote)), Quote(value));
+
+    public static FieldError Forbidden(string field, string detail) => new("Forbidden", field, detail);
+
+    public static FieldError TooLong(string field, int max) => new("Too long", field, $"may not be more than {max} bytes");
+
+    /// <summary>Go's %q rendering for the common case of printable strings.</summary>
+    public static string Quote(string value) => "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+}

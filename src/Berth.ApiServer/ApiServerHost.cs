@@ -1,0 +1,89 @@
+using System.Net;
+using Berth.ApiServer.Discovery;
+using Berth.ApiServer.Http;
+using Berth.ApiServer.OpenApi;
+using Berth.ApiServer.Registry;
+using Berth.ApiServer.Resources;
+using Berth.ApiServer.Security;
+using Berth.Storage;
+using Berth.Storage.Sqlite;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Berth.ApiServer;
+
+/// <summary>Composes the API server: store, credentials, documents, handlers and Kestrel over TLS.</summary>
+public static class ApiServerHost
+{
+    /// <summary>Opens the store, bootstraps the cluster and returns a started-ready app (call StartAsync/RunAsync).</summary>
+    public static async Task<WebApplication> BuildAsync(ApiServerOptions options, Action<ILoggingBuilder>? logging = null, CancellationToken ct = default)
+    {
+        Directory.CreateDirectory(options.DataDir);
+        if (options.Datastore != "sqlite")
+        {
+            throw new ArgumentException($"unsupported --datastore {options.Datastore}: only \"sqlite\" is available in this build");
+        }
+        var store = await SqliteStore.OpenAsync(options.StorePath, new SqliteStoreOptions(), ct).ConfigureAwait(false);
+        var credentials = ClusterCredentials.LoadOrCreate(options.DataDir, [options.BindAddress.ToString()]);
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        if (logging is null)
+        {
+            builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        }
+        else
+        {
+            logging(builder.Logging);
+        }
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = RequestBody.MaxBytes + 1;
+            kestrel.Listen(options.BindAddress, options.Port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(credentials.ServerCertificate);
+            });
+        });
+        var catalog = ResourceCatalog.Default;
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<IStore>(store);
+        builder.Services.AddSingleton(credentials);
+        builder.Services.AddSingleton(catalog);
+        builder.Services.AddSingleton<ObjectStore>();
+        builder.Services.AddSingleton<NamespaceLifecycle>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<NamespaceLifecycle>());
+        builder.Services.AddSingleton<ResourceHandler>();
+        builder.Services.AddSingleton(new OpenApiDocuments(catalog));
+        builder.Services.AddSingleton(sp => new DiscoveryDocuments(catalog, $"{options.BindAddress}:{options.Port}"));
+        builder.Services.AddSingleton<ApiRouter>();
+
+        var app = builder.Build();
+        var router = app.Services.GetRequiredService<ApiRouter>();
+        app.Run(router.InvokeAsync);
+
+        await Bootstrap.EnsureClusterObjectsAsync(app.Services.GetRequiredService<ObjectStore>(), catalog, TimeProvider.System, ct).ConfigureAwait(false);
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var url = ListeningUrl(app, options);
+            Kubeconfig.Write(options.KubeconfigPath, url, credentials.CaPem, credentials.Token);
+        });
+        app.Lifetime.ApplicationStopped.Register(() => store.DisposeAsync().AsTask().GetAwaiter().GetResult());
+        return app;
+    }
+
+    /// <summary>The https URL clients use, with the port Kestrel actually bound (when asked for port 0).</summary>
+    public static string ListeningUrl(WebApplication app, ApiServerOptions options)
+    {
+        var address = app.Urls.FirstOrDefault() ?? $"https://{options.BindAddress}:{options.Port}";
+        var uri = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
+        var host = options.BindAddress.Equals(IPAddress.Any) ? "127.0.0.1" : options.BindAddress.ToString();
+        return $"https://{host}:{uri.Port}";
+    }
+}

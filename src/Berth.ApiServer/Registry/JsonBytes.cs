@@ -1,0 +1,23 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Berth.ApiServer.Registry;
+
+public static class JsonBytes
+{
+    private static readonly JsonWriterOptions s_options = new() { Indented = false, SkipValidation = true };
+
+    public static byte[] Of(JsonNode node)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer, s_options))
+        {
+            node.WriteTo(writer);
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Structural equality, used to skip writes that change nothing (upstream does not bump the revision then).</summary>
+    public static bool DeepEquals(JsonNode? a, JsonNode? b) => JsonNode.DeepEquals(a, b);
+}

@@ -1,0 +1,241 @@
+using System.Text.Json.Nodes;
+using Berth.Api.Validation;
+using Berth.ApiServer.Resources;
+
+namespace Berth.ApiServer.Registry;
+
+/// <summary>
+/// What the API server does to an object on create and update, per kind, following upstream's
+/// registry strategies (pkg/registry/*/strategy.go) and rest.BeforeCreate/BeforeUpdate.
+/// </summary>
+public static class Strategy
+{
+    private const int TotalAnnotationSizeLimit = 256 * 1024;
+
+    public static void PrepareForCreate(ResourceDefinition def, JsonObject obj, DateTimeOffset now)
+    {
+        var meta = Meta.Of(obj);
+        meta["uid"] = Guid.NewGuid().ToString();
+        meta["creationTimestamp"] = Meta.Timestamp(now);
+        meta.Remove("deletionTimestamp");
+        meta.Remove("deletionGracePeriodSeconds");
+        meta.Remove("managedFields");
+        meta.Remove("selfLink");
+        if (def.HasGeneration)
+        {
+            meta["generation"] = 1;
+        }
+        else
+        {
+            meta.Remove("generation");
+        }
+
+        switch (def.Kind)
+        {
+            case "Namespace":
+                // The "kubernetes" finalizer makes namespace deletion wait until its contents are gone.
+                var spec = obj["spec"] as JsonObject ?? [];
+                obj["spec"] = spec;
+                spec["finalizers"] = new JsonArray("kubernetes");
+                // Every namespace carries its own name as a label, so selectors can pick namespaces by name.
+                var labels = meta["labels"] as JsonObject ?? [];
+                meta["labels"] = labels;
+                labels["kubernetes.io/metadata.name"] = Meta.Name(obj);
+                obj["status"] = new JsonObject { ["phase"] = "Active" };
+                break;
+            case "Pod":
+                obj["status"] = new JsonObject { ["phase"] = "Pending", ["qosClass"] = QosClass(obj) };
+                break;
+            case "Service":
+                obj["status"] = new JsonObject { ["loadBalancer"] = new JsonObject() };
+                break;
+            case "PersistentVolumeClaim":
+                obj["status"] = new JsonObject { ["phase"] = "Pending" };
+                break;
+            case "Node":
+                // Nodes may set their status on create (the kubelet registers with it).
+                break;
+            default:
+                if (def.HasStatus)
+                {
+                    obj["status"] = new JsonObject();
+                }
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Carries over what an update may not change. For the main resource the status is kept; for the status
+    /// subresource everything but the status is kept (upstream's PrepareForUpdate / status strategies).
+    /// </summary>
+    public static JsonObject PrepareForUpdate(ResourceDefinition def, JsonObject updated, JsonObject old, string? subresource)
+    {
+        JsonObject result;
+        if (subresource == "status")
+        {
+            result = (JsonObject)old.DeepClone();
+            result["status"] = updated["status"]?.DeepClone();
+            if (result["status"] is null)
+            {
+                result.Remove("status");
+            }
+            Meta.Of(result)["resourceVersion"] = Meta.String(updated, "resourceVersion");
+            return result;
+        }
+        result = updated;
+        var meta = Meta.Of(result);
+        var oldMeta = Meta.Of(old);
+        foreach (var field in new[] { "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation" })
+        {
+            if (oldMeta[field] is { } value)
+            {
+                meta[field] = value.DeepClone();
+            }
+            else
+            {
+                meta.Remove(field);
+            }
+        }
+        meta.Remove("managedFields");
+        if (subresource == "finalize")
+        {
+            // Only spec.finalizers may change through namespaces/finalize.
+            var finalizers = (result["spec"] as JsonObject)?["finalizers"]?.DeepClone();
+            var kept = (JsonObject)old.DeepClone();
+            var spec = kept["spec"] as JsonObject ?? [];
+            kept["spec"] = spec;
+            spec["finalizers"] = finalizers;
+            Meta.Of(kept)["resourceVersion"] = Meta.String(updated, "resourceVersion");
+            return kept;
+        }
+        if (def.HasStatus && def.Kind != "Node")
+        {
+            result["status"] = old["status"]?.DeepClone();
+            if (result["status"] is null)
+            {
+                result.Remove("status");
+            }
+        }
+        if (def.Kind == "Namespace")
+        {
+            var spec = result["spec"] as JsonObject ?? [];
+            result["spec"] = spec;
+            spec["finalizers"] = (old["spec"] as JsonObject)?["finalizers"]?.DeepClone();
+        }
+        if (def.HasGeneration && !JsonBytes.DeepEquals(result["spec"], old["spec"]))
+        {
+            var generation = oldMeta["generation"]?.GetValue<long>() ?? 0;
+            meta["generation"] = generation + 1;
+        }
+        return result;
+    }
+
+    /// <summary>Object metadata checks every kind shares (ValidateObjectMeta), with the kind's name rule.</summary>
+    public static List<FieldError> ValidateMetadata(ResourceDefinition def, JsonObject obj)
+    {
+        var errors = new List<FieldError>();
+        var meta = Meta.Of(obj);
+        var name = Meta.Name(obj);
+        if (string.IsNullOrEmpty(name))
+        {
+            errors.Add(FieldError.Required("metadata.name", "name or generateName is required"));
+        }
+        else
+        {
+            foreach (var message in NameRule(def)(name))
+            {
+                errors.Add(FieldError.Invalid("metadata.name", name, message));
+            }
+        }
+        if (def.Namespaced && Meta.Namespace(obj) is { } ns)
+        {
+            foreach (var message in NameValidation.IsDns1123Label(ns))
+            {
+                errors.Add(FieldError.Invalid("metadata.namespace", ns, message));
+            }
+        }
+        if (Meta.StringMap(meta["labels"]) is { } labels)
+        {
+            foreach (var (key, value) in labels)
+            {
+                foreach (var message in NameValidation.IsQualifiedName(key))
+                {
+                    errors.Add(FieldError.Invalid("metadata.labels", key, message));
+                }
+                foreach (var message in NameValidation.IsValidLabelValue(value))
+                {
+                    errors.Add(FieldError.Invalid("metadata.labels", value, message));
+                }
+            }
+        }
+        if (Meta.StringMap(meta["annotations"]) is { } annotations)
+        {
+            var total = 0;
+            foreach (var (key, value) in annotations)
+            {
+                total += key.Length + value.Length;
+                foreach (var message in NameValidation.IsQualifiedName(key.ToLowerInvariant()))
+                {
+                    errors.Add(FieldError.Invalid("metadata.annotations", key, message));
+                }
+            }
+            if (total > TotalAnnotationSizeLimit)
+            {
+                errors.Add(FieldError.TooLong("metadata.annotations", TotalAnnotationSizeLimit));
+            }
+        }
+        return errors;
+    }
+
+    /// <summary>Immutable metadata on update (ValidateObjectMetaUpdate).</summary>
+    public static List<FieldError> ValidateMetadataUpdate(JsonObject updated, JsonObject old)
+    {
+        var errors = new List<FieldError>();
+        foreach (var field in new[] { "name", "namespace" })
+        {
+            var now = Meta.String(updated, field);
+            if (now != Meta.String(old, field))
+            {
+                errors.Add(FieldError.Invalid($"metadata.{field}", now ?? "", "field is immutable"));
+            }
+        }
+        return errors;
+    }
+
+    private static Func<string, List<string>> NameRule(ResourceDefinition def) => def.Kind switch
+    {
+        // Service names become DNS labels and env var prefixes (ValidateServiceName = DNS-1035).
+        "Service" => NameValidation.IsDns1035Label,
+        "Namespace" => NameValidation.IsDns1123Label,
+        "Event" => NameValidation.IsValidPathSegmentName,
+        _ => NameValidation.IsDns1123Subdomain,
+    };
+
+    // Upstream pkg/apis/core/helper/qos: Guaranteed when every container limits cpu and memory and requests
+    // equal limits; BestEffort when nothing is requested or limited; Burstable otherwise.
+    private static string QosClass(JsonObject pod)
+    {
+        var containers = ((pod["spec"] as JsonObject)?["containers"] as JsonArray)?.OfType<JsonObject>().ToList() ?? [];
+        var any = false;
+        var guaranteed = containers.Count > 0;
+        foreach (var c in containers)
+        {
+            var resources = c["resources"] as JsonObject;
+            var limits = Meta.StringMap(resources?["limits"]) ?? [];
+            var requests = Meta.StringMap(resources?["requests"]) ?? [];
+            if (limits.Count > 0 || requests.Count > 0)
+            {
+                any = true;
+            }
+            foreach (var resource in new[] { "cpu", "memory" })
+            {
+                if (!limits.TryGetValue(resource, out var limit) ||
+                    (requests.TryGetValue(resource, out var request) && request != limit))
+                {
+                    guaranteed = false;
+                }
+            }
+        }
+        return !any ? "BestEffort" : guaranteed ? "Guaranteed" : "Burstable";
+    }
+}

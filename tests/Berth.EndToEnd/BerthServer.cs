@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Berth.EndToEnd;
+
+/// <summary>
+/// The real `berth server` binary in a temp data dir on a free loopback port. Killed (whole process tree) and its
+/// directory removed on dispose, also when a test fails.
+/// </summary>
+public sealed partial class BerthServer : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly TaskCompletionSource<string> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly bool _ownsDataDir;
+
+    private BerthServer(Process process, string dataDir, bool ownsDataDir)
+    {
+        _process = process;
+        DataDir = dataDir;
+        _ownsDataDir = ownsDataDir;
+    }
+
+    public string DataDir { get; }
+
+    public string Url { get; private set; } = "";
+
+    public string KubeconfigPath => Path.Combine(DataDir, "kubeconfig");
+
+    public int ProcessId => _process.Id;
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>Starts a server; pass a data dir to restart on existing state (the caller then owns the dir).</summary>
+    public static async Task<BerthServer> StartAsync(string? dataDir = null, int port = 0)
+    {
+        var owns = dataDir is null;
+        dataDir ??= TestDirectories.Create("berth-data");
+        var psi = new ProcessStartInfo(Binaries.Berth)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "server", "--data-dir", dataDir, "--api-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        {
+            psi.ArgumentList.Add(arg);
+        }
+        var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start berth");
+        var server = new BerthServer(process, dataDir, owns);
+        process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var exited = process.WaitForExitAsync();
+        var first = await Task.WhenAny(server._ready.Task, exited, Task.Delay(TimeSpan.FromSeconds(60))).ConfigureAwait(false);
+        if (first != server._ready.Task)
+        {
+            var output = server.Output;
+            await server.DisposeAsync().ConfigureAwait(false);
+            throw new InvalidOperationException($"berth server did not become ready:\n{output}");
+        }
+        server.Url = await server._ready.Task.ConfigureAwait(false);
+        return server;
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+        var match = ReadyLine().Match(line);
+        if (match.Success)
+        {
+            _ready.TrySetResult(match.Groups[1].Value);
+        }
+    }
+
+    /// <summary>An HttpClient that trusts the cluster CA and sends the bearer token.</summary>
+    public HttpClient CreateHttpClient(bool authenticated = true)
+    {
+        var ca = X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(DataDir, "pki", "ca.crt")));
+        var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, _) =>
+        {
+            if (cert is null)
+            {
+                return false;
+            }
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(ca);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            return chain.Build(new X509Certificate2(cert));
+        };
+        var client = new HttpClient(handler) { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromSeconds(60) };
+        if (authenticated)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", File.ReadAllText(Path.Combine(DataDir, "token")).Trim());
+        }
+        return client;
+    }
+
+    public Kubectl Kubectl() => new(KubeconfigPath);
+
+    /// <summary>SIGKILL: no shutdown code runs, as after a crash or power loss of the process.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync().ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync().ConfigureAwait(false);
+        _process.Dispose();
+        if (_ownsDataDir)
+        {
+            TestDirectories.Delete(DataDir);
+        }
+    }
+
+    [GeneratedRegex(@"API server ready at (https://\S+)")]
+    private static partial Regex ReadyLine();
+}

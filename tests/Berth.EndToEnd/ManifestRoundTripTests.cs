@@ -1,0 +1,105 @@
+using System.Text.Json.Nodes;
+using Berth.Api.Serialization;
+
+namespace Berth.EndToEnd;
+
+/// <summary>
+/// Every real manifest of ../shared/testdata/kia-ch11 applies with kubectl's default (strict) validation, comes back
+/// with nothing lost, and re-applies as "unchanged".
+/// </summary>
+public sealed class ManifestRoundTripTests : IClassFixture<ServerFixture>
+{
+    private readonly BerthServer _server;
+
+    public ManifestRoundTripTests(ServerFixture fixture) => _server = fixture.Server;
+
+    public static TheoryData<string> Manifests()
+    {
+        var data = new TheoryData<string>();
+        var root = Path.Combine(TestDirectories.SharedDir, "testdata", "kia-ch11");
+        foreach (var file in Directory.EnumerateFiles(root, "*.yaml", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            data.Add(Path.GetRelativePath(root, file));
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Manifests))]
+    public async Task Apply_RealManifest_RoundTripsAndReappliesUnchanged(string relativePath)
+    {
+        var file = Path.Combine(TestDirectories.SharedDir, "testdata", "kia-ch11", relativePath);
+        var ns = "m-" + Guid.NewGuid().ToString("N")[..10];
+        using var kubectl = _server.Kubectl();
+        await kubectl.OkAsync($"create namespace {ns}");
+
+        var applied = await kubectl.OkAsync($"apply -n {ns} -f {file}");
+        var documents = YamlJson.ParseDocuments(await File.ReadAllTextAsync(file)).OfType<JsonObject>().ToList();
+        Assert.Equal(documents.Count, applied.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(l => l.EndsWith(" created", StringComparison.Ordinal)));
+
+        foreach (var document in documents)
+        {
+            var kind = document["kind"]!.GetValue<string>();
+            var name = document["metadata"]!["name"]!.GetValue<string>();
+            var json = await kubectl.OkAsync($"get {Resource(document)} {name} -n {ns} -o json");
+            var returned = JsonNode.Parse(json)!.AsObject();
+            var missing = new List<string>();
+            CollectDifferences(document, returned, kind, missing);
+            Assert.True(missing.Count == 0, $"{relativePath} {kind}/{name} lost or changed: {string.Join("; ", missing)}\nreturned: {json}");
+        }
+
+        var again = await kubectl.OkAsync($"apply -n {ns} -f {file}");
+        Assert.All(again.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => Assert.EndsWith(" unchanged", line));
+    }
+
+    private static string Resource(JsonObject document)
+    {
+        var apiVersion = document["apiVersion"]!.GetValue<string>();
+        var kind = document["kind"]!.GetValue<string>().ToLowerInvariant();
+        var slash = apiVersion.IndexOf('/', StringComparison.Ordinal);
+        return slash < 0 ? kind : $"{kind}.{apiVersion[..slash]}";
+    }
+
+    // Every value the manifest sets must be in the returned object, unchanged. (The server adds fields: uid,
+    // timestamps, defaults, status; those are not losses.) Quantities may be canonicalised as strings.
+    private static void CollectDifferences(JsonNode? expected, JsonNode? actual, string path, List<string> problems)
+    {
+        switch (expected)
+        {
+            case JsonObject obj:
+                if (actual is not JsonObject actualObj)
+                {
+                    problems.Add($"{path}: expected an object, got {actual?.ToJsonString() ?? "nothing"}");
+                    return;
+                }
+                foreach (var (key, value) in obj)
+                {
+                    if (value is null)
+                    {
+                        continue;
+                    }
+                    CollectDifferences(value, actualObj[key], $"{path}.{key}", problems);
+                }
+                break;
+            case JsonArray array:
+                if (actual is not JsonArray actualArray || actualArray.Count != array.Count)
+                {
+                    problems.Add($"{path}: expected {array.ToJsonString()}, got {actual?.ToJsonString() ?? "nothing"}");
+                    return;
+                }
+                for (var i = 0; i < array.Count; i++)
+                {
+                    CollectDifferences(array[i], actualArray[i], $"{path}[{i}]", problems);
+                }
+                break;
+            case JsonValue value:
+                var same = JsonNode.DeepEquals(value, actual) ||
+                    (actual is JsonValue a && a.TryGetValue<string>(out var s) && s == value.ToJsonString().Trim('"'));
+                if (!same)
+                {
+                    problems.Add($"{path}: expected {value.ToJsonString()}, got {actual?.ToJsonString() ?? "nothing"}");
+                }
+                break;
+        }
+    }
+}

@@ -1,0 +1,67 @@
+namespace Berth.EndToEnd;
+
+/// <summary>Temp dirs, the built berth binary, and the shared test data, found the same way locally and in CI.</summary>
+public static class TestDirectories
+{
+    public static string Create(string prefix)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"{prefix}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    public static void Delete(string dir)
+    {
+        try
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Already gone.
+        }
+    }
+
+    /// <summary>The repository root: the nearest ancestor of the test assembly holding Berth.slnx.</summary>
+    public static string RepoRoot { get; } = FindUp(AppContext.BaseDirectory, d => File.Exists(Path.Combine(d, "Berth.slnx")))
+        ?? throw new InvalidOperationException("cannot find the repository root (Berth.slnx) above " + AppContext.BaseDirectory);
+
+    /// <summary>The shared/ folder beside the repository (the CI layout), or BERTH_SHARED_DIR.</summary>
+    public static string SharedDir { get; } = Environment.GetEnvironmentVariable("BERTH_SHARED_DIR") is { Length: > 0 } env ? env
+        : FindUp(RepoRoot, d => Directory.Exists(Path.Combine(d, "shared", "testdata"))) is { } parent ? Path.Combine(parent, "shared")
+        : throw new InvalidOperationException("cannot find shared/testdata beside the repository; set BERTH_SHARED_DIR");
+
+    private static string? FindUp(string start, Func<string, bool> match)
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        {
+            if (match(dir.FullName))
+            {
+                return dir.FullName;
+            }
+        }
+        return null;
+    }
+}
+
+public static class Binaries
+{
+    /// <summary>The berth apphost built next to this test assembly's configuration, or BERTH_BIN.</summary>
+    public static string Berth { get; } = Find();
+
+    private static string Find()
+    {
+        if (Environment.GetEnvironmentVariable("BERTH_BIN") is { Length: > 0 } env)
+        {
+            return env;
+        }
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+        var candidates = new[]
+        {
+            Path.Combine(TestDirectories.RepoRoot, "src", "Berth", "bin", configuration, "net10.0", "berth"),
+            Path.Combine(TestDirectories.RepoRoot, "artifacts", "bin", "Berth", configuration.ToLowerInvariant(), "berth"),
+        };
+        return candidates.FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException($"berth binary not found (looked at {string.Join(", ", candidates)}); build src/Berth first or set BERTH_BIN");
+    }
+}
