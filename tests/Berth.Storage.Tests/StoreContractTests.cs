@@ -455,6 +455,34 @@ public abstract class StoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GuaranteedUpdateAsync_ConcurrentIncrements_NoneLost()
+    {
+        await Store.CreateAsync("/g/counter", Bytes("0"));
+
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            for (int i = 0; i < 25; i++)
+            {
+                await Store.GuaranteedUpdateAsync("/g/counter", item => Bytes((int.Parse(Text(item.Value), System.Globalization.CultureInfo.InvariantCulture) + 1).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            }
+        })));
+
+        Assert.Equal("200", Text((await Store.GetAsync("/g/counter"))!.Value));
+    }
+
+    [Fact]
+    public async Task GuaranteedUpdateAsync_UpdateReturnsNull_WritesNothing()
+    {
+        long created = await Store.CreateAsync("/g/a", Bytes("1"));
+
+        StoreItem item = await Store.GuaranteedUpdateAsync("/g/a", _ => null);
+
+        Assert.Equal(created, item.ModRevision);
+        Assert.Equal(created, await Store.GetRevisionAsync());
+        await Assert.ThrowsAsync<StoreKeyNotFoundException>(() => Store.GuaranteedUpdateAsync("/g/missing", _ => Bytes("x")));
+    }
+
+    [Fact]
     public async Task Reopen_AfterDispose_KeepsDataAndContinuesRevision()
     {
         long c = await Store.CreateAsync("/r/a", Bytes("1"));

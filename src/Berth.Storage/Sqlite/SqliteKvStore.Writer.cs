@@ -160,24 +160,30 @@ internal sealed partial class SqliteKvStore
         }
 
         Volatile.Write(ref _compactedRevision, compacted);
-        if (revision != _revision)
+        try
         {
-            Volatile.Write(ref _revision, revision);
-            // Before acknowledging, so a writer that starts watching after its write returned sees it live.
-            _broadcaster.Publish(events, revision);
-        }
-
-        for (int i = 0; i < batch.Count; i++)
-        {
-            WriteOp op = batch[i];
-            op.Registration.Dispose();
-            if (errors[i] is { } error)
+            if (revision != _revision)
             {
-                op.TrySetException(error);
+                Volatile.Write(ref _revision, revision);
+                // Before acknowledging, so a writer that starts watching after its write returned sees it live.
+                _broadcaster.Publish(events, revision);
             }
-            else
+        }
+        finally
+        {
+            // The batch is committed: acknowledge it whatever happened after the commit.
+            for (int i = 0; i < batch.Count; i++)
             {
-                op.TrySetResult(results[i]);
+                WriteOp op = batch[i];
+                op.Registration.Dispose();
+                if (errors[i] is { } error)
+                {
+                    op.TrySetException(error);
+                }
+                else
+                {
+                    op.TrySetResult(results[i]);
+                }
             }
         }
     }
