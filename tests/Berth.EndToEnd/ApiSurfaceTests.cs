@@ -67,8 +67,13 @@ public sealed class ApiSurfaceTests : IClassFixture<ServerFixture>
     {
         using var http = _server.CreateHttpClient();
         var big = new string('x', 4 * 1024 * 1024);
-        using var response = await http.PostAsync("/api/v1/namespaces/default/configmaps",
-            new StringContent($$"""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big"},"data":{"a":"{{big}}"}}""", Encoding.UTF8, "application/json"));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/namespaces/default/configmaps")
+        {
+            Content = new StringContent($$$"""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big"},"data":{"a":"{{{big}}}"}}""", Encoding.UTF8, "application/json"),
+        };
+        // Wait for the server's verdict before uploading, so the 413 is read rather than cut off mid-upload.
+        request.Headers.ExpectContinue = true;
+        using var response = await http.SendAsync(request);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
     }
 
@@ -77,7 +82,7 @@ public sealed class ApiSurfaceTests : IClassFixture<ServerFixture>
     {
         using var http = _server.CreateHttpClient();
         var ns = "w-" + Guid.NewGuid().ToString("N")[..8];
-        using (var create = await http.PostAsync("/api/v1/namespaces", new StringContent($$"""{"metadata":{"name":"{{ns}}"}}""", Encoding.UTF8, "application/json")))
+        using (var create = await http.PostAsync("/api/v1/namespaces", new StringContent($$$"""{"metadata":{"name":"{{{ns}}}"}}""", Encoding.UTF8, "application/json")))
         {
             Assert.Equal(HttpStatusCode.Created, create.StatusCode);
         }

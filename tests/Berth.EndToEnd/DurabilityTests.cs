@@ -28,7 +28,7 @@ public sealed class DurabilityTests
                         var name = $"w{w}-{i}";
                         try
                         {
-                            var body = $$"""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"{{name}}"},"data":{"i":"{{i}}"}}""";
+                            var body = $$$"""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"{{{name}}}"},"data":{"i":"{{{i}}}"}}""";
                             using var response = await http.PostAsync("/api/v1/namespaces/default/configmaps",
                                 new StringContent(body, Encoding.UTF8, "application/json"));
                             if (response.StatusCode == HttpStatusCode.Created)

@@ -139,7 +139,7 @@ public sealed class KubectlCommandTests : IClassFixture<ServerFixture>
         await kubectl.OkAsync($"create configmap second --from-literal=a=b -n {ns}");
         var output = await watch.WaitForAsync(o => o.Contains("second", StringComparison.Ordinal));
         // One header only: watch events are one-row Tables.
-        Assert.Single(output.Split('\n').Where(l => l.StartsWith("NAME", StringComparison.Ordinal)));
+        Assert.Single(output.Split('\n'), l => l.StartsWith("NAME", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -22,8 +22,10 @@ public static class TestDirectories
         }
     }
 
-    /// <summary>The repository root: the nearest ancestor of the test assembly holding Berth.slnx.</summary>
+    /// <summary>The repository root: the nearest ancestor of the test assembly holding Berth.slnx, else where it was built from.</summary>
     public static string RepoRoot { get; } = FindUp(AppContext.BaseDirectory, d => File.Exists(Path.Combine(d, "Berth.slnx")))
+        ?? typeof(TestDirectories).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+            .Cast<System.Reflection.AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "RepoRoot")?.Value
         ?? throw new InvalidOperationException("cannot find the repository root (Berth.slnx) above " + AppContext.BaseDirectory);
 
     /// <summary>The shared/ folder beside the repository (the CI layout), or BERTH_SHARED_DIR.</summary>
