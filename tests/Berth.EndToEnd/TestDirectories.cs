@@ -57,11 +57,14 @@ public static class Binaries
         {
             return env;
         }
-        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+        // The berth project is built with the tests (a build-order reference), into the same output layout:
+        // either artifacts/bin/<project>/<config>/ (--artifacts-path) or <project>/bin/<Config>/net10.0/.
+        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.OrdinalIgnoreCase) ? "Release" : "Debug";
         var candidates = new[]
         {
+            Path.Combine(here.Parent!.Parent!.FullName, "Berth", here.Name, "berth"),
             Path.Combine(TestDirectories.RepoRoot, "src", "Berth", "bin", configuration, "net10.0", "berth"),
-            Path.Combine(TestDirectories.RepoRoot, "artifacts", "bin", "Berth", configuration.ToLowerInvariant(), "berth"),
         };
         return candidates.FirstOrDefault(File.Exists)
             ?? throw new InvalidOperationException($"berth binary not found (looked at {string.Join(", ", candidates)}); build src/Berth first or set BERTH_BIN");
