@@ -236,6 +236,9 @@ internal sealed partial class BerthProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGKILL of the whole tree without waiting (for exit handlers, which cannot await).</summary>
+    public void Kill() => KillTree(_process);
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

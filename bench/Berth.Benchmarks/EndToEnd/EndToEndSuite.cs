@@ -45,6 +45,17 @@ internal sealed class EndToEndSuite : IAsyncDisposable
         _ct = ct;
         _root = Path.Combine(Path.GetTempPath(), $"berth-bench-{Guid.NewGuid():N}"[..24]);
         Directory.CreateDirectory(_root);
+        // Last resort for exits that skip the finally blocks (Environment.Exit, an unhandled exception elsewhere).
+        AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
+    }
+
+    private void OnProcessExit(object? sender, EventArgs e)
+    {
+        foreach (var server in _servers.ToArray())
+        {
+            server.Kill();
+        }
+        DeleteDir(_root);
     }
 
     public static async Task<int> RunAsync(string[] args)
@@ -60,12 +71,15 @@ internal sealed class EndToEndSuite : IAsyncDisposable
             return 2;
         }
         using var cts = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
+        // Ctrl+C or SIGTERM: stop measuring and clean up (the finally blocks stop the servers and remove their
+        // data dirs) instead of dying mid-run and leaving servers behind.
+        void Stop(PosixSignalContext context)
         {
-            // Stop measuring and clean up (the finally blocks kill the servers) instead of dying mid-run.
-            e.Cancel = true;
+            context.Cancel = true;
             cts.Cancel();
-        };
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         await using var suite = new EndToEndSuite(options, cts.Token);
         try
         {
@@ -397,6 +411,10 @@ internal sealed class EndToEndSuite : IAsyncDisposable
         catch (DirectoryNotFoundException)
         {
         }
+        catch (IOException e)
+        {
+            Console.Error.WriteLine($"e2e: could not remove {dir}: {e.Message}");
+        }
     }
 
     private void Log(string message) =>
@@ -451,6 +469,7 @@ internal sealed class EndToEndSuite : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
         foreach (var server in _servers)
         {
             await server.DisposeAsync().ConfigureAwait(false);
