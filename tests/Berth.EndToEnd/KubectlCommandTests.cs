@@ -226,4 +226,31 @@ public sealed class KubectlCommandTests : IClassFixture<ServerFixture>
             Assert.Contains(expected, output);
         }
     }
+
+    [Fact]
+    public async Task DryRunServer_ValidatesButPersistsNothing()
+    {
+        var (kubectl, ns) = await NamespaceAsync();
+        using var _ = kubectl;
+        Assert.Contains("configmap/dry created (server dry run)", await kubectl.OkAsync($"create configmap dry --from-literal=a=b --dry-run=server -n {ns}"));
+        Assert.Contains("NotFound", (await kubectl.RunAsync($"get cm dry -n {ns}")).Stderr);
+    }
+
+    [Fact]
+    public async Task Get_SetBasedAndFieldSelectors_Filter()
+    {
+        var (kubectl, ns) = await NamespaceAsync();
+        using var _ = kubectl;
+        foreach (var (name, tier) in new[] { ("a", "fe"), ("b", "be"), ("c", "db") })
+        {
+            await kubectl.OkAsync($"create configmap {name} -n {ns}");
+            await kubectl.OkAsync($"label cm {name} tier={tier} -n {ns}");
+        }
+        var names = await kubectl.OkAsync($"get cm -n {ns} -l 'tier in (fe,be)' -o name");
+        Assert.Equal(["configmap/a", "configmap/b"], names.Split('\n', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal));
+        Assert.Equal("configmap/c", (await kubectl.OkAsync($"get cm -n {ns} -l 'tier notin (fe,be),tier' -o name")).Trim());
+        Assert.Equal("configmap/b", (await kubectl.OkAsync($"get cm -n {ns} --field-selector metadata.name=b -o name")).Trim());
+        var unsupported = await kubectl.RunAsync($"get cm -n {ns} --field-selector spec.bogus=x");
+        Assert.Contains("field label not supported: spec.bogus", unsupported.Stderr);
+    }
 }

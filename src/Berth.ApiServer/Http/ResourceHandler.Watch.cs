@@ -45,6 +45,8 @@ public sealed partial class ResourceHandler
         response.ContentType = asTable ? MediaTypes.Table : MediaTypes.Json;
         response.Headers.CacheControl = "no-cache, private";
         await response.StartAsync(token).ConfigureAwait(false);
+        // Send the headers now: clients (client-go's Watch, HttpClient) wait for them before reading events.
+        await response.Body.FlushAsync(token).ConfigureAwait(false);
 
         var columnsSent = false;
         async Task SendAsync(string type, JsonObject obj, long revision)

@@ -14,8 +14,9 @@ public sealed partial class ResourceHandler
     private async Task CreateAsync(HttpContext http, ResourceDefinition def, RequestInfo info, CancellationToken ct)
     {
         var dryRun = DryRun(http.Request);
-        var body = RequestBody.ParseObject(http.Request.ContentType, await RequestBody.ReadAsync(http.Request, ct).ConfigureAwait(false));
-        var obj = PrepareIncoming(http, def, info, body);
+        var bytes = await RequestBody.ReadAsync(http.Request, ct).ConfigureAwait(false);
+        var body = RequestBody.ParseObject(http.Request.ContentType, bytes);
+        var obj = PrepareIncoming(http, def, info, body, RawJson(http, bytes));
         if (Meta.String(obj, "resourceVersion") is { Length: > 0 })
         {
             throw ApiException.BadRequest("resourceVersion should not be set on objects to be created");
@@ -60,13 +61,14 @@ public sealed partial class ResourceHandler
     private async Task UpdateAsync(HttpContext http, ResourceDefinition def, RequestInfo info, CancellationToken ct)
     {
         var dryRun = DryRun(http.Request);
-        var body = RequestBody.ParseObject(http.Request.ContentType, await RequestBody.ReadAsync(http.Request, ct).ConfigureAwait(false));
+        var bytes = await RequestBody.ReadAsync(http.Request, ct).ConfigureAwait(false);
+        var body = RequestBody.ParseObject(http.Request.ContentType, bytes);
         if (info.Subresource == "scale")
         {
             await Respond.JsonAsync(http, 200, await UpdateScaleAsync(def, info, _ => body, dryRun, ct).ConfigureAwait(false)).ConfigureAwait(false);
             return;
         }
-        var obj = PrepareIncoming(http, def, info, body);
+        var obj = PrepareIncoming(http, def, info, body, RawJson(http, bytes));
         if (Meta.Name(obj) != info.Name)
         {
             throw ApiException.BadRequest($"the name of the object ({Meta.Name(obj)}) does not match the name on the URL ({info.Name})");
@@ -342,7 +344,10 @@ public sealed partial class ResourceHandler
     }
 
     /// <summary>Fills apiVersion/kind/namespace from the URL, checks they agree, then normalizes through the model type.</summary>
-    private static JsonObject PrepareIncoming(HttpContext http, ResourceDefinition def, RequestInfo info, JsonObject body)
+    private static byte[]? RawJson(HttpContext http, byte[] body) =>
+        MediaTypes.Essence(http.Request.ContentType) is MediaTypes.Json or "" ? body : null;
+
+    private static JsonObject PrepareIncoming(HttpContext http, ResourceDefinition def, RequestInfo info, JsonObject body, byte[]? rawJson = null)
     {
         if (body["kind"]?.GetValue<string>() is { Length: > 0 } kind && kind != def.Kind)
         {
@@ -354,7 +359,7 @@ public sealed partial class ResourceHandler
         }
         body["kind"] = def.Kind;
         body["apiVersion"] = def.ApiVersion;
-        var obj = Normalize(http, def, body);
+        var obj = Normalize(http, def, body, rawJson);
         var meta = Meta.Of(obj);
         if (def.Namespaced)
         {

@@ -106,46 +106,52 @@ public sealed partial class ResourceHandler
     /// Decodes into the kind's model type and back: unknown fields are reported (per fieldValidation) and dropped,
     /// values of the wrong type are a 400 (upstream "cannot be handled as a X"), and the result is canonical JSON.
     /// </summary>
-    private static JsonObject Normalize(HttpContext http, ResourceDefinition def, JsonObject obj, Type? modelType = null, string? kind = null)
+    private static JsonObject Normalize(HttpContext http, ResourceDefinition def, JsonObject obj, byte[]? rawJson = null)
     {
-        modelType ??= def.ModelType;
-        kind ??= def.Kind;
-        var version = modelType == def.ModelType ? def.ApiVersion : (string?)obj["apiVersion"]?.GetValue<string>() ?? def.ApiVersion;
         var mode = FieldValidation(http.Request);
         if (mode != "Ignore")
         {
-            var unknown = UnknownFieldDetector.FindUnknownFields(obj, modelType);
-            if (unknown.Count > 0)
+            // The raw body also reveals duplicate fields, which a parsed JsonObject has already lost.
+            var problems = rawJson is not null
+                ? UnknownFieldDetector.FindStrictErrors(rawJson, def.ModelType)
+                : [.. UnknownFieldDetector.FindUnknownFields(obj, def.ModelType).Select(f => $"unknown field \"{f}\"")];
+            if (problems.Count > 0)
             {
                 if (mode == "Strict")
                 {
                     throw ApiException.BadRequest(
-                        $"{kind} in version \"{VersionOnly(version)}\" cannot be handled as a {kind}: strict decoding error: " +
-                        string.Join(", ", unknown.Select(u => u.StartsWith("duplicate field", StringComparison.Ordinal) ? u : $"unknown field \"{u}\"")));
+                        $"{def.Kind} in version \"{def.Version}\" cannot be handled as a {def.Kind}: strict decoding error: {string.Join(", ", problems)}");
                 }
-                foreach (var field in unknown)
+                foreach (var problem in problems)
                 {
-                    var text = field.StartsWith("duplicate field", StringComparison.Ordinal) ? field : $"unknown field \"{field}\"";
-                    Respond.AddWarning(http.Response, text);
+                    Respond.AddWarning(http.Response, problem);
                 }
             }
         }
         try
         {
-            var typed = KubeJson.Deserialize(obj, modelType);
-            var bytes = KubeJson.SerializeToUtf8Bytes(typed, modelType);
+            var typed = KubeJson.Deserialize(obj, def.ModelType);
+            var bytes = KubeJson.SerializeToUtf8Bytes(typed, def.ModelType);
             return JsonNode.Parse(bytes)!.AsObject();
         }
-        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException or OverflowException or NotSupportedException or ArgumentException)
+        catch (System.Text.Json.JsonException e)
         {
-            throw ApiException.BadRequest($"{kind} in version \"{VersionOnly(version)}\" cannot be handled as a {kind}: {e.Message}");
+            var path = e.Path is { Length: > 2 } p ? p[2..] : "";
+            throw ApiException.BadRequest(
+                $"{def.Kind} in version \"{def.Version}\" cannot be handled as a {def.Kind}: json: cannot unmarshal the value of \"{path}\": " +
+                ShortReason(e.Message));
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException or NotSupportedException or ArgumentException)
+        {
+            throw ApiException.BadRequest($"{def.Kind} in version \"{def.Version}\" cannot be handled as a {def.Kind}: {e.Message}");
         }
     }
 
-    private static string VersionOnly(string apiVersion)
+    // System.Text.Json appends " Path: ... | LineNumber: ..." which means nothing to a kubectl user.
+    private static string ShortReason(string message)
     {
-        var slash = apiVersion.IndexOf('/', StringComparison.Ordinal);
-        return slash < 0 ? apiVersion : apiVersion[(slash + 1)..];
+        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
+        return cut < 0 ? message : message[..cut];
     }
 
     private static string FieldValidation(HttpRequest request)

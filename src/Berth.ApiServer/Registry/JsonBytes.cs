@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -6,7 +7,8 @@ namespace Berth.ApiServer.Registry;
 
 public static class JsonBytes
 {
-    private static readonly JsonWriterOptions s_options = new() { Indented = false, SkipValidation = true };
+    // Relaxed escaping writes quotes as \" like Go's encoder (the default would write \u0022).
+    private static readonly JsonWriterOptions s_options = new() { Indented = false, SkipValidation = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static byte[] Of(JsonNode node)
     {
