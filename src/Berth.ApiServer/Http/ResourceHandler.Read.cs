@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
 using System.Text.Json.Nodes;
 using Berth.ApiServer.Registry;
 using Berth.ApiServer.Resources;
@@ -22,35 +25,39 @@ public sealed partial class ResourceHandler
     private async Task ListAsync(HttpContext http, ResourceDefinition def, RequestInfo info, CancellationToken ct)
     {
         var filter = ListFilter.FromQuery(def, http.Request.Query);
-        var (items, revision) = await _objects.ListAsync(def, info.Namespace, ct).ConfigureAwait(false);
-        var matching = new List<JsonObject>(items.Count);
-        foreach (var item in items)
-        {
-            if (filter.Matches(item.Object))
-            {
-                matching.Add(item.Object);
-            }
-        }
-        var rv = revision.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var list = await _objects.Store.ListAsync(def.StoragePrefix(info.Namespace), ct).ConfigureAwait(false);
         if (WantsTable(http.Request))
         {
-            await Respond.JsonAsync(http, 200, Table(http.Request, def, matching, revision, withColumns: true), MediaTypes.Table).ConfigureAwait(false);
+            var objects = list.Items.Select(i => ObjectStore.Decode(i.Value, i.ModRevision).Object).Where(filter.Matches);
+            await Respond.JsonAsync(http, 200, Table(http.Request, def, objects, list.Revision, withColumns: true), MediaTypes.Table).ConfigureAwait(false);
             return;
         }
+        // The items are written from their stored bytes; only a selector needs them parsed.
         // `limit` is honoured by returning everything with no continue token, which clients accept (kubectl-wire.md §6).
-        var array = new JsonArray();
-        foreach (var obj in matching)
+        var body = new ArrayBufferWriter<byte>(64 * 1024);
+        body.Write("{\"kind\":\""u8);
+        body.Write(Encoding.UTF8.GetBytes(def.ListKind));
+        body.Write("\",\"apiVersion\":\""u8);
+        body.Write(Encoding.UTF8.GetBytes(def.ApiVersion));
+        body.Write("\",\"metadata\":{\"resourceVersion\":\""u8);
+        body.Write(Encoding.UTF8.GetBytes(list.Revision.ToString(CultureInfo.InvariantCulture)));
+        body.Write("\"},\"items\":["u8);
+        var first = true;
+        foreach (var item in list.Items)
         {
-            array.Add(obj);
+            if (!filter.IsEmpty && !filter.Matches(ObjectStore.Decode(item.Value, item.ModRevision).Object))
+            {
+                continue;
+            }
+            if (!first)
+            {
+                body.Write(","u8);
+            }
+            first = false;
+            ResourceVersionSplice.Write(body, item.Value.Span, item.ModRevision);
         }
-        var list = new JsonObject
-        {
-            ["kind"] = def.ListKind,
-            ["apiVersion"] = def.ApiVersion,
-            ["metadata"] = new JsonObject { ["resourceVersion"] = rv },
-            ["items"] = array,
-        };
-        await Respond.JsonAsync(http, 200, list).ConfigureAwait(false);
+        body.Write("]}"u8);
+        await Respond.BytesAsync(http, 200, body.WrittenMemory).ConfigureAwait(false);
     }
 
     private static bool WantsTable(HttpRequest request) =>

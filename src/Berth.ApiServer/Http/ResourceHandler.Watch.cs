@@ -1,4 +1,8 @@
+using System.Buffers;
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Berth.ApiServer.Registry;
@@ -57,13 +61,17 @@ public sealed partial class ResourceHandler
                 payload = Table(http.Request, def, [obj], revision, withColumns: !columnsSent);
                 columnsSent = true;
             }
-            var bytes = JsonBytes.Of(new JsonObject { ["type"] = type, ["object"] = payload });
-            await response.Body.WriteAsync(bytes, token).ConfigureAwait(false);
-            await response.Body.WriteAsync(s_newline, token).ConfigureAwait(false);
+            await SendLineAsync(EventLine(type, payload)).ConfigureAwait(false);
+        }
+
+        async Task SendLineAsync(ReadOnlyMemory<byte> line)
+        {
+            await response.Body.WriteAsync(line, token).ConfigureAwait(false);
             await response.Body.FlushAsync(token).ConfigureAwait(false);
         }
 
         bool Selected(JsonObject obj) => (name is null || Meta.Name(obj) == name) && filter.Matches(obj);
+        var unfiltered = name is null && filter.IsEmpty;
 
         try
         {
@@ -103,10 +111,20 @@ public sealed partial class ResourceHandler
                 while (reader.TryRead(out var e))
                 {
                     lastRevision = e.ModRevision;
-                    var (type, obj) = Classify(e, Selected);
-                    if (type is not null)
+                    var view = EventView.Of(e);
+                    var type = unfiltered ? view.UnfilteredType : view.Classify(Selected);
+                    if (type is null)
                     {
-                        await SendAsync(type, obj!, e.ModRevision).ConfigureAwait(false);
+                        continue;
+                    }
+                    if (asTable)
+                    {
+                        await SendAsync(type, view.Shown(), e.ModRevision).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        // Every JSON watcher of this event shares one serialized line.
+                        await SendLineAsync(view.JsonLine(type)).ConfigureAwait(false);
                     }
                 }
             }
@@ -138,23 +156,114 @@ public sealed partial class ResourceHandler
         }
     }
 
-    private static (string? Type, JsonObject? Object) Classify(WatchEvent e, Func<JsonObject, bool> selected)
+    private static byte[] EventLine(string type, JsonNode payload)
     {
-        JsonObject? previous = e.PrevValue.IsEmpty ? null : ObjectStore.Decode(e.PrevValue, e.ModRevision).Object;
-        if (e.Type == WatchEventType.Delete)
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer, JsonBytes.WriterOptions))
         {
-            return previous is not null && selected(previous) ? ("DELETED", previous) : (null, null);
+            writer.WriteStartObject();
+            writer.WriteString("type", type);
+            writer.WritePropertyName("object");
+            payload.WriteTo(writer);
+            writer.WriteEndObject();
         }
-        var current = ObjectStore.Decode(e.Value, e.ModRevision).Object;
-        var now = selected(current);
-        var before = previous is not null && selected(previous);
-        return (now, before) switch
+        buffer.Write(s_newline);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>
+    /// One store event as every watcher of it sees it: decoded once, serialized once per event type. The store hands
+    /// the same event instance to all subscribers, so a hundred watchers cost one parse, not a hundred.
+    /// </summary>
+    private sealed class EventView
+    {
+        private static readonly ConditionalWeakTable<WatchEvent, EventView> s_views = [];
+
+        private readonly WatchEvent _event;
+        private readonly Lock _lock = new();
+        private JsonObject? _current;
+        private JsonObject? _previous;
+        private bool _decoded;
+        private byte[]? _addedLine;
+        private byte[]? _modifiedLine;
+        private byte[]? _deletedLine;
+
+        private EventView(WatchEvent e) => _event = e;
+
+        public static EventView Of(WatchEvent e) => s_views.GetValue(e, static e => new EventView(e));
+
+        /// <summary>The event's type for a watcher without selectors.</summary>
+        public string UnfilteredType => _event.Type == WatchEventType.Delete ? "DELETED" : _event.PrevValue.IsEmpty ? "ADDED" : "MODIFIED";
+
+        /// <summary>
+        /// The event's type for a watcher with selectors: objects entering the selection are ADDED and leaving it
+        /// DELETED, as upstream's watch cache filters; null when the watcher does not see it.
+        /// </summary>
+        public string? Classify(Func<JsonObject, bool> selected)
         {
-            (true, true) => ("MODIFIED", current),
-            (true, false) => ("ADDED", current),
-            (false, true) => ("DELETED", current),
-            _ => (null, null),
-        };
+            Decode();
+            if (_event.Type == WatchEventType.Delete)
+            {
+                return _previous is not null && selected(_previous) ? "DELETED" : null;
+            }
+            var now = selected(_current!);
+            var before = _previous is not null && selected(_previous);
+            return (now, before) switch
+            {
+                (true, true) => "MODIFIED",
+                (true, false) => "ADDED",
+                (false, true) => "DELETED",
+                _ => null,
+            };
+        }
+
+        /// <summary>The object to show: the deleted object for a Delete, the new state otherwise. Shared: read only.</summary>
+        public JsonObject Shown()
+        {
+            Decode();
+            return _event.Type == WatchEventType.Delete ? _previous! : _current!;
+        }
+
+        public byte[] JsonLine(string type)
+        {
+            lock (_lock)
+            {
+                ref var line = ref type == "ADDED" ? ref _addedLine : ref type == "MODIFIED" ? ref _modifiedLine : ref _deletedLine;
+                if (line is null)
+                {
+                    var buffer = new ArrayBufferWriter<byte>(_event.Value.Length + 64);
+                    buffer.Write("{\"type\":\""u8);
+                    buffer.Write(Encoding.UTF8.GetBytes(type));
+                    buffer.Write("\",\"object\":"u8);
+                    ResourceVersionSplice.Write(buffer, _event.Value.Span, _event.ModRevision);
+                    buffer.Write("}\n"u8);
+                    line = buffer.WrittenSpan.ToArray();
+                }
+                return line;
+            }
+        }
+
+        private void Decode()
+        {
+            lock (_lock)
+            {
+                if (_decoded)
+                {
+                    return;
+                }
+                // A Delete's Value is the object as it was when deleted; a Put's PrevValue is its state before.
+                if (_event.Type == WatchEventType.Delete)
+                {
+                    _previous = ObjectStore.Decode(_event.Value, _event.ModRevision).Object;
+                }
+                else
+                {
+                    _current = ObjectStore.Decode(_event.Value, _event.ModRevision).Object;
+                    _previous = _event.PrevValue.IsEmpty ? null : ObjectStore.Decode(_event.PrevValue, _event.ModRevision).Object;
+                }
+                _decoded = true;
+            }
+        }
     }
 
     private static JsonObject Bookmark(ResourceDefinition def, long revision) => new()

@@ -9,7 +9,7 @@ public static class Respond
     public static Task JsonAsync(HttpContext http, int status, JsonNode body, string contentType = MediaTypes.Json) =>
         BytesAsync(http, status, JsonBytes.Of(body), contentType);
 
-    public static async Task BytesAsync(HttpContext http, int status, byte[] body, string contentType = MediaTypes.Json)
+    public static async Task BytesAsync(HttpContext http, int status, ReadOnlyMemory<byte> body, string contentType = MediaTypes.Json)
     {
         http.Response.StatusCode = status;
         http.Response.ContentType = contentType;

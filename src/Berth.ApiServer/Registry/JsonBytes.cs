@@ -8,12 +8,12 @@ namespace Berth.ApiServer.Registry;
 public static class JsonBytes
 {
     // Relaxed escaping writes quotes as \" like Go's encoder (the default would write \u0022).
-    private static readonly JsonWriterOptions s_options = new() { Indented = false, SkipValidation = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    public static readonly JsonWriterOptions WriterOptions = new() { Indented = false, SkipValidation = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static byte[] Of(JsonNode node)
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer, s_options))
+        using (var writer = new Utf8JsonWriter(buffer, WriterOptions))
         {
             node.WriteTo(writer);
         }

@@ -21,6 +21,9 @@ public sealed class ListFilter
         Name = name;
     }
 
+    /// <summary>True when nothing is filtered: every object matches.</summary>
+    public bool IsEmpty => _labels is null && _fields is null;
+
     /// <summary>Set when the field selector pins metadata.name (informer-style watches of one object).</summary>
     public string? Name { get; }
 
