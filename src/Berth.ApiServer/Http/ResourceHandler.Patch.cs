@@ -89,7 +89,8 @@ public sealed partial class ResourceHandler
         }
         catch (PatchException e)
         {
-            throw new ApiException(422, "Invalid", e.Message);
+            // Upstream answers a few unclassified strategic-merge errors with 500; bad input is never a 500 here.
+            throw e.StatusCode == 400 ? ApiException.BadRequest(e.Message) : new ApiException(422, "Invalid", e.Message);
         }
     }
 

@@ -35,7 +35,7 @@ public sealed class ListFilter
         {
             if (!LabelSelector.TryParse(labelText, out var parsed, out var error))
             {
-                throw ApiException.BadRequest($"unable to parse requirement: {error}");
+                throw ApiException.BadRequest(error);
             }
             labels = parsed;
         }
