@@ -1,3 +1,4 @@
+using Berth.Api.Validation;
 using System.Globalization;
 using System.Text;
 

@@ -1,3 +1,4 @@
+using Berth.Api.Validation;
 namespace Berth.Api.Selectors;
 
 /// <summary>

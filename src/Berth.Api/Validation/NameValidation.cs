@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace Berth.Api.Validation;
 
 /// <summary>
-/// Name and label syntax checks with upstream's messages (k8s.io/apimachinery/pkg/util/validation).
+/// Object name syntax checks (label keys and values: <see cref="LabelValidation"/>) with upstream's messages (k8s.io/apimachinery/pkg/util/validation).
 /// Each returns the list of problems; an empty list means valid.
 /// </summary>
 public static partial class NameValidation
@@ -16,12 +16,6 @@ public static partial class NameValidation
 
     public const string Dns1035LabelMessage =
         "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
-
-    public const string QualifiedNameMessage =
-        "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
-
-    public const string LabelValueMessage =
-        "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
 
     public static List<string> IsDns1123Label(string value)
     {
@@ -65,63 +59,6 @@ public static partial class NameValidation
         return errors;
     }
 
-    /// <summary>Label and annotation keys: an optional DNS subdomain prefix and a name part (IsQualifiedName).</summary>
-    public static List<string> IsQualifiedName(string value)
-    {
-        var errors = new List<string>();
-        var slash = value.Split('/');
-        string name;
-        switch (slash.Length)
-        {
-            case 1:
-                name = slash[0];
-                break;
-            case 2:
-                var prefix = slash[0];
-                name = slash[1];
-                if (prefix.Length == 0)
-                {
-                    errors.Add("prefix part must be non-empty");
-                }
-                else
-                {
-                    errors.AddRange(IsDns1123Subdomain(prefix).Select(m => "prefix part " + m));
-                }
-                break;
-            default:
-                errors.Add("a qualified name " + QualifiedNameMessage.Replace("name part ", "", StringComparison.Ordinal) +
-                    " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')");
-                return errors;
-        }
-        if (name.Length == 0)
-        {
-            errors.Add("name part must be non-empty");
-        }
-        else if (name.Length > 63)
-        {
-            errors.Add("name part must be no more than 63 characters");
-        }
-        if (name.Length > 0 && !QualifiedNamePart().IsMatch(name))
-        {
-            errors.Add(QualifiedNameMessage);
-        }
-        return errors;
-    }
-
-    public static List<string> IsValidLabelValue(string value)
-    {
-        var errors = new List<string>();
-        if (value.Length > 63)
-        {
-            errors.Add("must be no more than 63 characters");
-        }
-        if (!LabelValue().IsMatch(value))
-        {
-            errors.Add(LabelValueMessage);
-        }
-        return errors;
-    }
-
     /// <summary>Names used as one path segment (upstream path.IsValidPathSegmentName).</summary>
     public static List<string> IsValidPathSegmentName(string name)
     {
@@ -148,10 +85,4 @@ public static partial class NameValidation
 
     [GeneratedRegex("^[a-z]([-a-z0-9]*[a-z0-9])?$")]
     private static partial Regex Dns1035Label();
-
-    [GeneratedRegex("^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")]
-    private static partial Regex QualifiedNamePart();
-
-    [GeneratedRegex("^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")]
-    private static partial Regex LabelValue();
 }

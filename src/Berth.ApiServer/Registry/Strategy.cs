@@ -158,11 +158,11 @@ public static class Strategy
         {
             foreach (var (key, value) in labels)
             {
-                foreach (var message in NameValidation.IsQualifiedName(key))
+                foreach (var message in LabelValidation.IsQualifiedName(key))
                 {
                     errors.Add(FieldError.Invalid("metadata.labels", key, message));
                 }
-                foreach (var message in NameValidation.IsValidLabelValue(value))
+                foreach (var message in LabelValidation.IsValidLabelValue(value))
                 {
                     errors.Add(FieldError.Invalid("metadata.labels", value, message));
                 }
@@ -174,7 +174,7 @@ public static class Strategy
             foreach (var (key, value) in annotations)
             {
                 total += key.Length + value.Length;
-                foreach (var message in NameValidation.IsQualifiedName(key.ToLowerInvariant()))
+                foreach (var message in LabelValidation.IsQualifiedName(key.ToLowerInvariant()))
                 {
                     errors.Add(FieldError.Invalid("metadata.annotations", key, message));
                 }

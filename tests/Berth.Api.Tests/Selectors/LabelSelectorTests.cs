@@ -1,3 +1,4 @@
+using Berth.Api.Validation;
 using System.Text.Json.Nodes;
 using Berth.Api.Selectors;
 

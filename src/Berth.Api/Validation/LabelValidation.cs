@@ -1,4 +1,5 @@
-namespace Berth.Api.Selectors;
+using Berth.Api.Validation;
+namespace Berth.Api.Validation;
 
 /// <summary>
 /// Label key and value checks with upstream's messages
