@@ -24,11 +24,12 @@ public static class YamlJson
         var parser = new Parser(new StringReader(yaml));
         var documents = new List<JsonNode>();
         var anchors = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
+        var budget = new Budget();
         parser.Consume<StreamStart>();
         while (parser.TryConsume<DocumentStart>(out _))
         {
             anchors.Clear();
-            var node = ReadNode(parser, anchors);
+            var node = ReadNode(parser, anchors, budget, depth: 0);
             parser.Consume<DocumentEnd>();
             if (node is not null)
             {
@@ -53,8 +54,26 @@ public static class YamlJson
         return writer.ToString();
     }
 
-    private static JsonNode? ReadNode(IParser parser, Dictionary<string, JsonNode?> anchors)
+    /// <summary>
+    /// Hostile input must not take the server down: nesting deeper than JSON's limit would overflow the stack, and
+    /// aliases can multiply a small document into an enormous one ("billion laughs"). go-yaml refuses both too.
+    /// </summary>
+    private sealed class Budget
     {
+        public const int MaxDepth = 256;
+        public const long MaxAliasedNodes = 1_000_000;
+
+        public long AliasedNodes { get; set; }
+    }
+
+    private static JsonNode? ReadNode(IParser parser, Dictionary<string, JsonNode?> anchors, Budget budget, int depth)
+    {
+        if (depth > Budget.MaxDepth)
+        {
+            var at = parser.Current;
+            throw new YamlException(at?.Start ?? Mark.Empty, at?.End ?? Mark.Empty, $"the document is nested deeper than {Budget.MaxDepth} levels");
+        }
+
         if (parser.TryConsume<Scalar>(out var scalar))
         {
             var value = ResolveScalar(scalar);
@@ -69,6 +88,12 @@ public static class YamlJson
                 throw new YamlException(alias.Start, alias.End, $"unknown anchor '{alias.Value.Value}' referenced");
             }
 
+            budget.AliasedNodes += CountNodes(target);
+            if (budget.AliasedNodes > Budget.MaxAliasedNodes)
+            {
+                throw new YamlException(alias.Start, alias.End, "the document contains excessive aliasing");
+            }
+
             return target?.DeepClone();
         }
 
@@ -77,7 +102,7 @@ public static class YamlJson
             var array = new JsonArray();
             while (!parser.TryConsume<SequenceEnd>(out _))
             {
-                array.Add(ReadNode(parser, anchors));
+                array.Add(ReadNode(parser, anchors, budget, depth + 1));
             }
 
             Remember(anchors, sequenceStart.Anchor, array);
@@ -86,7 +111,7 @@ public static class YamlJson
 
         if (parser.TryConsume<MappingStart>(out var mappingStart))
         {
-            var map = ReadMapping(parser, anchors);
+            var map = ReadMapping(parser, anchors, budget, depth);
             Remember(anchors, mappingStart.Anchor, map);
             return map;
         }
@@ -95,16 +120,16 @@ public static class YamlJson
         throw new YamlException(unexpected?.Start ?? Mark.Empty, unexpected?.End ?? Mark.Empty, $"unexpected YAML event {unexpected}");
     }
 
-    private static JsonObject ReadMapping(IParser parser, Dictionary<string, JsonNode?> anchors)
+    private static JsonObject ReadMapping(IParser parser, Dictionary<string, JsonNode?> anchors, Budget budget, int depth)
     {
         var map = new JsonObject();
         List<JsonObject>? merges = null;
         while (!parser.TryConsume<MappingEnd>(out _))
         {
             var keyEvent = parser.Current!;
-            var keyNode = ReadNode(parser, anchors);
+            var keyNode = ReadNode(parser, anchors, budget, depth + 1);
             var key = KeyText(keyNode, keyEvent);
-            var value = ReadNode(parser, anchors);
+            var value = ReadNode(parser, anchors, budget, depth + 1);
 
             // YAML 1.1 merge keys (`<<: *base`), which go-yaml v2 honours; explicit keys win.
             if (key == "<<" && keyEvent is Scalar { Style: ScalarStyle.Plain })
@@ -147,6 +172,13 @@ public static class YamlJson
 
         return map;
     }
+
+    private static long CountNodes(JsonNode? node) => node switch
+    {
+        JsonObject obj => 1 + obj.Sum(p => CountNodes(p.Value)),
+        JsonArray array => 1 + array.Sum(CountNodes),
+        _ => 1,
+    };
 
     private static void Remember(Dictionary<string, JsonNode?> anchors, AnchorName anchor, JsonNode? node)
     {
