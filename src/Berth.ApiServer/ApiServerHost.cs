@@ -57,8 +57,8 @@ public static class ApiServerHost
         builder.Services.AddSingleton(credentials);
         builder.Services.AddSingleton(catalog);
         builder.Services.AddSingleton<ObjectStore>();
-        builder.Services.AddSingleton<NamespaceLifecycle>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<NamespaceLifecycle>());
+        builder.Services.AddSingleton<ObjectDeleter>();
+        builder.Services.AddHostedService<NamespaceLifecycle>();
         builder.Services.AddSingleton<ResourceHandler>();
         builder.Services.AddSingleton(new OpenApiDocuments(catalog));
         builder.Services.AddSingleton(sp => new DiscoveryDocuments(catalog, $"{options.BindAddress}:{options.Port}"));

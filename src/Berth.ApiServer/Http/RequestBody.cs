@@ -58,16 +58,61 @@ public static class RequestBody
         }
     }
 
+    /// <summary>
+    /// Parses JSON with Go's rule for repeated keys: the last one wins (strict field validation reports them
+    /// separately, from the raw bytes). A JsonObject built by JsonNode.Parse would throw on them instead.
+    /// </summary>
     public static JsonNode? ParseJson(byte[] body)
     {
         try
         {
-            return JsonNode.Parse(body, documentOptions: new JsonDocumentOptions { MaxDepth = 256 });
+            using var document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 256, AllowDuplicateProperties = true });
+            return ToNode(document.RootElement);
         }
         catch (JsonException e)
         {
-            throw ApiException.BadRequest($"couldn't get version/kind; json parse error: {e.Message}");
+            throw ApiException.BadRequest($"couldn't get version/kind; json parse error: {ShortMessage(e.Message)}");
         }
+    }
+
+    /// <summary>A string field of a request (kind, apiVersion, preconditions...): absent is null, another type is a 400.</summary>
+    public static string? OptionalString(JsonNode? node, string field) => node switch
+    {
+        null => null,
+        JsonValue value when value.TryGetValue<string>(out var text) => text,
+        _ => throw ApiException.BadRequest($"{field} must be a string, got {node.ToJsonString()}"),
+    };
+
+    private static JsonNode? ToNode(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var obj = new JsonObject();
+                foreach (var property in element.EnumerateObject())
+                {
+                    obj[property.Name] = ToNode(property.Value);
+                }
+                return obj;
+            case JsonValueKind.Array:
+                var array = new JsonArray();
+                foreach (var item in element.EnumerateArray())
+                {
+                    array.Add(ToNode(item));
+                }
+                return array;
+            case JsonValueKind.Null:
+                return null;
+            default:
+                return JsonValue.Create(element.Clone());
+        }
+    }
+
+    // System.Text.Json appends " LineNumber: ... | BytePositionInLine: ..." which kubectl users cannot use.
+    private static string ShortMessage(string message)
+    {
+        var cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        return cut < 0 ? message : message[..cut];
     }
 
     public static JsonObject ParseYamlObject(byte[] body)

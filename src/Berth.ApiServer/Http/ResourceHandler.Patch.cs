@@ -26,6 +26,10 @@ public sealed partial class ResourceHandler
             _ => throw ApiException.UnsupportedMediaType(http.Request.ContentType ?? ""),
         };
         var pinsVersion = PinsResourceVersion(patch);
+        if (contentType == MediaTypes.ApplyPatch && http.Request.Query["fieldManager"].ToString().Length == 0)
+        {
+            throw ApiException.BadRequest("PATCH, application/apply-patch+yaml: fieldManager is required for apply requests");
+        }
 
         if (info.Subresource == "scale")
         {
@@ -34,12 +38,8 @@ public sealed partial class ResourceHandler
             return;
         }
 
-        if (contentType == MediaTypes.ApplyPatch)
+        if (contentType == MediaTypes.ApplyPatch && info.Subresource is null)
         {
-            if (http.Request.Query["fieldManager"].ToString().Length == 0)
-            {
-                throw ApiException.BadRequest("PATCH, application/apply-patch+yaml: fieldManager is required for apply requests");
-            }
             if (await _objects.GetAsync(def, info.Namespace, info.Name!, ct).ConfigureAwait(false) is null)
             {
                 // Server-side apply creates what does not exist yet.
@@ -97,7 +97,7 @@ public sealed partial class ResourceHandler
     private static bool PinsResourceVersion(JsonNode patch) => patch switch
     {
         JsonObject obj => (obj["metadata"] as JsonObject)?["resourceVersion"] is JsonValue,
-        JsonArray ops => ops.OfType<JsonObject>().Any(op => op["path"]?.GetValue<string>() == "/metadata/resourceVersion"),
+        JsonArray ops => ops.OfType<JsonObject>().Any(op => op["path"] is JsonValue path && path.TryGetValue<string>(out var p) && p == "/metadata/resourceVersion"),
         _ => false,
     };
 

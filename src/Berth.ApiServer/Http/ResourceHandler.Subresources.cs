@@ -79,7 +79,7 @@ public sealed partial class ResourceHandler
     private async Task BindAsync(HttpContext http, ResourceDefinition def, RequestInfo info, CancellationToken ct)
     {
         var body = RequestBody.ParseObject(http.Request.ContentType, await RequestBody.ReadAsync(http.Request, ct).ConfigureAwait(false));
-        var node = (body["target"] as JsonObject)?["name"]?.GetValue<string>();
+        var node = RequestBody.OptionalString((body["target"] as JsonObject)?["name"], "target.name");
         if (string.IsNullOrEmpty(node))
         {
             throw ApiException.Invalid("Binding", info.Name!, null, [new StatusCause("FieldValueRequired", "Required value", "target.name")]);
@@ -94,7 +94,7 @@ public sealed partial class ResourceHandler
             }
             var spec = pod["spec"] as JsonObject ?? [];
             pod["spec"] = spec;
-            if (spec["nodeName"]?.GetValue<string>() is { Length: > 0 } assigned)
+            if (Meta.Field(pod, "spec.nodeName") is { Length: > 0 } assigned)
             {
                 throw ApiException.Conflict("pods/binding", info.Name!, $"pod {info.Name} is already assigned to node \"{assigned}\"");
             }

@@ -33,7 +33,8 @@ public sealed partial class ResourceHandler
         {
             throw ApiException.BadRequest($"invalid resource version: {rvText}");
         }
-        var timeout = long.TryParse(query["timeoutSeconds"].ToString(), CultureInfo.InvariantCulture, out var seconds) && seconds > 0
+        // Timers take at most int.MaxValue milliseconds (about 24.8 days); longer is as good as forever.
+        var timeout = long.TryParse(query["timeoutSeconds"].ToString(), CultureInfo.InvariantCulture, out var seconds) && seconds > 0 && seconds < int.MaxValue / 1000
             ? TimeSpan.FromSeconds(seconds) : Timeout.InfiniteTimeSpan;
         var bookmarks = query["allowWatchBookmarks"].ToString() == "true";
         var asTable = WantsTable(http.Request);
@@ -119,7 +120,7 @@ public sealed partial class ResourceHandler
                     }
                     if (asTable)
                     {
-                        await SendAsync(type, view.Shown(), e.ModRevision).ConfigureAwait(false);
+                        await SendAsync(type, view.Shown(type), e.ModRevision).ConfigureAwait(false);
                     }
                     else
                     {
@@ -217,11 +218,15 @@ public sealed partial class ResourceHandler
             };
         }
 
-        /// <summary>The object to show: the deleted object for a Delete, the new state otherwise. Shared: read only.</summary>
-        public JsonObject Shown()
+        /// <summary>
+        /// The object an event of this type shows: the new state, except for DELETED, which shows the object as it
+        /// was last seen (a deleted object, or one that left the selection: upstream's cacheWatcher sends the
+        /// previous object with the event's resourceVersion). Shared between watchers: read only.
+        /// </summary>
+        public JsonObject Shown(string type)
         {
             Decode();
-            return _event.Type == WatchEventType.Delete ? _previous! : _current!;
+            return type == "DELETED" ? _previous! : _current!;
         }
 
         public byte[] JsonLine(string type)
@@ -231,11 +236,13 @@ public sealed partial class ResourceHandler
                 ref var line = ref type == "ADDED" ? ref _addedLine : ref type == "MODIFIED" ? ref _modifiedLine : ref _deletedLine;
                 if (line is null)
                 {
-                    var buffer = new ArrayBufferWriter<byte>(_event.Value.Length + 64);
+                    var buffer = new ArrayBufferWriter<byte>(Math.Max(_event.Value.Length, _event.PrevValue.Length) + 64);
                     buffer.Write("{\"type\":\""u8);
                     buffer.Write(Encoding.UTF8.GetBytes(type));
                     buffer.Write("\",\"object\":"u8);
-                    ResourceVersionSplice.Write(buffer, _event.Value.Span, _event.ModRevision);
+                    // A Delete's Value is the deleted object; a Put leaving the selection shows its previous state.
+                    var shown = type == "DELETED" && _event.Type == WatchEventType.Put ? _event.PrevValue : _event.Value;
+                    ResourceVersionSplice.Write(buffer, shown.Span, _event.ModRevision);
                     buffer.Write("}\n"u8);
                     line = buffer.WrittenSpan.ToArray();
                 }

@@ -9,8 +9,6 @@ namespace Berth.ApiServer.Http;
 
 public sealed partial class ResourceHandler
 {
-    private const int MaxConflictRetries = 16;
-
     private async Task CreateAsync(HttpContext http, ResourceDefinition def, RequestInfo info, CancellationToken ct)
     {
         var dryRun = DryRun(http.Request);
@@ -54,7 +52,7 @@ public sealed partial class ResourceHandler
         }
         catch (StoreException e)
         {
-            throw Translate(e, def, name);
+            throw ObjectStore.Translate(e, def, name);
         }
     }
 
@@ -86,11 +84,20 @@ public sealed partial class ResourceHandler
             await Respond.JsonAsync(http, 201, created).ConfigureAwait(false);
             return;
         }
-        if (requested is { Length: > 0 } && requested != current.ModRevision.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        JsonObject result;
+        if (requested is { Length: > 0 })
         {
-            throw ApiException.ModifiedConflict(def.QualifiedResource, info.Name!);
+            if (requested != current.ModRevision.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            {
+                throw ApiException.ModifiedConflict(def.QualifiedResource, info.Name!);
+            }
+            result = await WriteUpdateAsync(def, current, obj, info.Subresource, dryRun, ct).ConfigureAwait(false);
         }
-        var result = await WriteUpdateAsync(def, current, obj, info.Subresource, dryRun, ct).ConfigureAwait(false);
+        else
+        {
+            // An update without a resourceVersion is unconditional: it lands on whatever is current.
+            result = await UpdateWithRetriesAsync(def, info, _ => (JsonObject)obj.DeepClone(), dryRun, ct).ConfigureAwait(false);
+        }
         await Respond.JsonAsync(http, 200, result).ConfigureAwait(false);
     }
 
@@ -101,7 +108,8 @@ public sealed partial class ResourceHandler
     private async Task<JsonObject> UpdateWithRetriesAsync(ResourceDefinition def, RequestInfo info,
         Func<StoredObject, JsonObject> compute, DryRunMode dryRun, CancellationToken ct)
     {
-        for (var attempt = 0; ; attempt++)
+        // Unpinned writes retry until they land, as upstream's GuaranteedUpdate does; the request's cancellation bounds it.
+        while (true)
         {
             var current = await GetRequiredAsync(def, info.Namespace, info.Name!, ct).ConfigureAwait(false);
             var updated = compute(current);
@@ -115,7 +123,7 @@ public sealed partial class ResourceHandler
             {
                 return await WriteUpdateAsync(def, current, updated, info.Subresource, dryRun, ct).ConfigureAwait(false);
             }
-            catch (ApiException e) when (e.Reason == "Conflict" && attempt < MaxConflictRetries && requested is not { Length: > 0 })
+            catch (ApiException e) when (e.Reason == "Conflict" && requested is not { Length: > 0 })
             {
                 // Someone wrote in between: recompute from the new state.
             }
@@ -142,21 +150,17 @@ public sealed partial class ResourceHandler
         }
         try
         {
-            if (Meta.IsDeleting(result) && !Meta.HasFinalizers(result) && FinishesDeletion(def, result))
+            if (Meta.IsDeleting(result) && !Meta.HasFinalizers(result) && ObjectDeleter.FinishesDeletion(def, result))
             {
                 await _objects.DeleteAsync(def, Meta.Namespace(result), name, current.ModRevision, ct).ConfigureAwait(false);
                 return result;
             }
             var stored = await _objects.UpdateAsync(def, result, current.ModRevision, ct).ConfigureAwait(false);
-            if (def.Kind == "Namespace" && Meta.IsDeleting(stored.Object))
-            {
-                _namespaces.Notify(name);
-            }
             return stored.Object;
         }
         catch (StoreException e)
         {
-            throw Translate(e, def, name);
+            throw ObjectStore.Translate(e, def, name);
         }
     }
 
@@ -165,8 +169,9 @@ public sealed partial class ResourceHandler
         var options = await ReadDeleteOptionsAsync(http, ct).ConfigureAwait(false);
         var dryRun = DryRun(http.Request) == DryRunMode.All || options?["dryRun"] is JsonArray { Count: > 0 } ? DryRunMode.All : DryRunMode.None;
         var current = await GetRequiredAsync(def, info.Namespace, info.Name!, ct).ConfigureAwait(false);
-        var result = await DeleteObjectAsync(def, current, options, dryRun, ct).ConfigureAwait(false);
-        await Respond.JsonAsync(http, 200, result).ConfigureAwait(false);
+        var result = await _deleter.DeleteAsync(def, current, options, dryRun == DryRunMode.All, ct).ConfigureAwait(false);
+        // Upstream answers 202 Accepted while a graceful or finalizer-held deletion is still in progress.
+        await Respond.JsonAsync(http, result.Pending ? 202 : 200, result.Object).ConfigureAwait(false);
     }
 
     private async Task DeleteCollectionAsync(HttpContext http, ResourceDefinition def, RequestInfo info, CancellationToken ct)
@@ -180,7 +185,7 @@ public sealed partial class ResourceHandler
         {
             try
             {
-                deleted.Add(await DeleteObjectAsync(def, item, options, dryRun, ct).ConfigureAwait(false));
+                deleted.Add((await _deleter.DeleteAsync(def, item, options, dryRun == DryRunMode.All, ct).ConfigureAwait(false)).Object);
             }
             catch (ApiException e) when (e.Code is 404 or 409)
             {
@@ -195,127 +200,6 @@ public sealed partial class ResourceHandler
             ["items"] = deleted,
         }).ConfigureAwait(false);
     }
-
-    /// <summary>
-    /// Deletes one object the way upstream's registry does: preconditions; finalizers and graceful pod deletion
-    /// only mark the object (deletionTimestamp); namespaces are emptied first; otherwise it is removed.
-    /// </summary>
-    private async Task<JsonObject> DeleteObjectAsync(ResourceDefinition def, StoredObject current, JsonObject? options, DryRunMode dryRun, CancellationToken ct)
-    {
-        var obj = current.Object;
-        var name = Meta.Name(obj)!;
-        if (options?["preconditions"] is JsonObject preconditions)
-        {
-            if (preconditions["uid"]?.GetValue<string>() is { } uid && uid != Meta.String(obj, "uid"))
-            {
-                throw ApiException.Conflict(def.QualifiedResource, name,
-                    $"Precondition failed: UID in precondition: {uid}, UID in object meta: {Meta.String(obj, "uid")}");
-            }
-            if (preconditions["resourceVersion"]?.GetValue<string>() is { } rv && rv != Meta.String(obj, "resourceVersion"))
-            {
-                throw ApiException.Conflict(def.QualifiedResource, name,
-                    $"Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {Meta.String(obj, "resourceVersion")}");
-            }
-        }
-        if (def.Kind == "Namespace" && s_protectedNamespaces.Contains(name))
-        {
-            throw ApiException.Forbidden(def.QualifiedResource, name, "this namespace may not be deleted");
-        }
-        var grace = GracePeriod(def, obj, options);
-        var graceful = def.Kind == "Namespace" || Meta.HasFinalizers(obj) || grace > 0;
-        if (graceful)
-        {
-            if (Meta.IsDeleting(obj) && def.Kind != "Pod")
-            {
-                return obj;
-            }
-            var marked = (JsonObject)obj.DeepClone();
-            var meta = Meta.Of(marked);
-            var now = Now;
-            if (!Meta.IsDeleting(obj) || def.Kind == "Pod")
-            {
-                meta["deletionTimestamp"] = Meta.Timestamp(now.AddSeconds(grace ?? 0));
-                meta["deletionGracePeriodSeconds"] = grace ?? 0;
-            }
-            if (meta["generation"] is JsonValue generation)
-            {
-                meta["generation"] = generation.GetValue<long>() + 1;
-            }
-            if (def.Kind == "Namespace")
-            {
-                var status = marked["status"] as JsonObject ?? [];
-                marked["status"] = status;
-                status["phase"] = "Terminating";
-            }
-            if (dryRun == DryRunMode.All)
-            {
-                return marked;
-            }
-            if (def.Kind != "Namespace" && !Meta.HasFinalizers(marked) && grace == 0)
-            {
-                // A pod whose grace period is already over goes at once.
-                await RemoveAsync(def, current, name, ct).ConfigureAwait(false);
-                return marked;
-            }
-            try
-            {
-                var stored = await _objects.UpdateAsync(def, marked, current.ModRevision, ct).ConfigureAwait(false);
-                if (def.Kind == "Namespace")
-                {
-                    _namespaces.Notify(name);
-                }
-                return stored.Object;
-            }
-            catch (StoreException e)
-            {
-                throw Translate(e, def, name);
-            }
-        }
-        if (dryRun == DryRunMode.All)
-        {
-            return obj;
-        }
-        await RemoveAsync(def, current, name, ct).ConfigureAwait(false);
-        return obj;
-    }
-
-    private async Task RemoveAsync(ResourceDefinition def, StoredObject current, string name, CancellationToken ct)
-    {
-        try
-        {
-            await _objects.DeleteAsync(def, Meta.Namespace(current.Object), name, current.ModRevision, ct).ConfigureAwait(false);
-        }
-        catch (StoreException e)
-        {
-            throw Translate(e, def, name);
-        }
-    }
-
-    /// <summary>
-    /// Upstream pods are deleted gracefully only once a kubelet runs them: an unscheduled pod, or one that has
-    /// finished, goes at once. Other kinds have no grace period.
-    /// </summary>
-    private static long? GracePeriod(ResourceDefinition def, JsonObject obj, JsonObject? options)
-    {
-        if (def.Kind != "Pod")
-        {
-            return null;
-        }
-        var spec = obj["spec"] as JsonObject;
-        var phase = Meta.Field(obj, "status.phase");
-        if (spec?["nodeName"] is null || phase is "Succeeded" or "Failed")
-        {
-            return 0;
-        }
-        if (options?["gracePeriodSeconds"] is JsonValue requested && requested.TryGetValue<long>(out var seconds))
-        {
-            return Math.Max(0, seconds);
-        }
-        return spec["terminationGracePeriodSeconds"] is JsonValue value && value.TryGetValue<long>(out var fromSpec) ? fromSpec : 30;
-    }
-
-    private static bool FinishesDeletion(ResourceDefinition def, JsonObject obj) =>
-        def.Kind != "Pod" || (Meta.Of(obj)["deletionGracePeriodSeconds"] is JsonValue v && v.TryGetValue<long>(out var g) && g == 0);
 
     private static async Task<JsonObject?> ReadDeleteOptionsAsync(HttpContext http, CancellationToken ct)
     {
@@ -335,7 +219,7 @@ public sealed partial class ResourceHandler
             options ??= [];
             options["propagationPolicy"] = policy;
         }
-        if (options?["propagationPolicy"]?.GetValue<string>() is { } p && p is not ("Orphan" or "Background" or "Foreground"))
+        if (RequestBody.OptionalString(options?["propagationPolicy"], "propagationPolicy") is { } p && p is not ("Orphan" or "Background" or "Foreground"))
         {
             throw ApiException.Invalid("DeleteOptions", "", null,
                 [new StatusCause("FieldValueNotSupported", $"Unsupported value: \"{p}\": supported values: \"Foreground\", \"Background\", \"Orphan\"", "propagationPolicy")]);
@@ -349,11 +233,11 @@ public sealed partial class ResourceHandler
 
     private static JsonObject PrepareIncoming(HttpContext http, ResourceDefinition def, RequestInfo info, JsonObject body, byte[]? rawJson = null)
     {
-        if (body["kind"]?.GetValue<string>() is { Length: > 0 } kind && kind != def.Kind)
+        if (RequestBody.OptionalString(body["kind"], "kind") is { Length: > 0 } kind && kind != def.Kind)
         {
             throw ApiException.BadRequest($"the kind in the request body ({kind}) does not match the resource ({def.QualifiedResource}): expected {def.Kind}");
         }
-        if (body["apiVersion"]?.GetValue<string>() is { Length: > 0 } apiVersion && apiVersion != def.ApiVersion)
+        if (RequestBody.OptionalString(body["apiVersion"], "apiVersion") is { Length: > 0 } apiVersion && apiVersion != def.ApiVersion)
         {
             throw ApiException.BadRequest($"the API version in the data ({apiVersion}) does not match the expected API version ({def.ApiVersion})");
         }

@@ -13,19 +13,17 @@ namespace Berth.ApiServer.Http;
 /// </summary>
 public sealed partial class ResourceHandler
 {
-    private static readonly string[] s_protectedNamespaces = ["default", "kube-system", "kube-public"];
-
     private readonly ResourceCatalog _catalog;
     private readonly ObjectStore _objects;
     private readonly TimeProvider _time;
-    private readonly NamespaceLifecycle _namespaces;
+    private readonly ObjectDeleter _deleter;
 
-    public ResourceHandler(ResourceCatalog catalog, ObjectStore objects, TimeProvider time, NamespaceLifecycle namespaces)
+    public ResourceHandler(ResourceCatalog catalog, ObjectStore objects, TimeProvider time, ObjectDeleter deleter)
     {
         _catalog = catalog;
         _objects = objects;
         _time = time;
-        _namespaces = namespaces;
+        _deleter = deleter;
     }
 
     public async Task HandleAsync(HttpContext http, RequestInfo info)
@@ -169,13 +167,4 @@ public sealed partial class ResourceHandler
         await _objects.GetAsync(def, ns, name, ct).ConfigureAwait(false) ?? throw ApiException.NotFound(def.QualifiedResource, name);
 
     private DateTimeOffset Now => _time.GetUtcNow();
-
-    private static ApiException Translate(StoreException e, ResourceDefinition def, string name) => e switch
-    {
-        KeyExistsException => ApiException.AlreadyExists(def.QualifiedResource, name),
-        StoreKeyNotFoundException => ApiException.NotFound(def.QualifiedResource, name),
-        ConflictException => ApiException.ModifiedConflict(def.QualifiedResource, name),
-        CompactedException c => ApiException.Gone($"too old resource version: {c.RequestedRevision} ({c.CompactedRevision})"),
-        _ => new ApiException(500, "InternalError", e.Message),
-    };
 }

@@ -33,6 +33,11 @@ public static class Respond
     public static void AddWarning(HttpResponse response, string text)
     {
         var escaped = text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
-        response.Headers.Append("Warning", $"299 - \"{escaped}\"");
+        var warning = $"299 - \"{escaped}\"";
+        // Retried updates compute the same warnings again; say each once.
+        if (!response.Headers["Warning"].Contains(warning))
+        {
+            response.Headers.Append("Warning", warning);
+        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Berth.ApiServer.Http;
 using Berth.ApiServer.Resources;
 using Berth.Storage;
 using Microsoft.Extensions.Hosting;
@@ -8,54 +9,108 @@ namespace Berth.ApiServer.Registry;
 
 /// <summary>
 /// Empties a namespace that is being deleted, then removes it: upstream's namespace controller behind the
-/// "kubernetes" finalizer. Deletion requests are queued by name; namespaces found terminating at start are resumed.
+/// "kubernetes" finalizer. It watches namespaces, so it resumes after a restart, and deletes the contents the way a
+/// DELETE request would: objects with finalizers (or pods on a node) are marked and waited for.
 /// </summary>
 public sealed partial class NamespaceLifecycle : BackgroundService
 {
-    private static readonly TimeSpan s_retryDelay = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan s_retryDelay = TimeSpan.FromSeconds(1);
 
     private readonly Channel<string> _queue = Channel.CreateUnbounded<string>();
+    private readonly HashSet<string> _queued = [];
     private readonly ResourceCatalog _catalog;
     private readonly ObjectStore _objects;
+    private readonly ObjectDeleter _deleter;
     private readonly ILogger<NamespaceLifecycle> _logger;
 
-    public NamespaceLifecycle(ResourceCatalog catalog, ObjectStore objects, ILogger<NamespaceLifecycle> logger)
+    public NamespaceLifecycle(ResourceCatalog catalog, ObjectStore objects, ObjectDeleter deleter, ILogger<NamespaceLifecycle> logger)
     {
         _catalog = catalog;
         _objects = objects;
+        _deleter = deleter;
         _logger = logger;
     }
 
-    public void Notify(string ns) => _queue.Writer.TryWrite(ns);
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var worker = WorkAsync(stoppingToken);
         var nsDef = _catalog.Get("", "namespaces");
-        var (existing, _) = await _objects.ListAsync(nsDef, null, stoppingToken).ConfigureAwait(false);
-        foreach (var ns in existing.Where(n => Meta.IsDeleting(n.Object)))
-        {
-            Notify(Meta.Name(ns.Object)!);
-        }
-        await foreach (var ns in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                if (!await TryFinishAsync(nsDef, ns, stoppingToken).ConfigureAwait(false))
+                var (existing, revision) = await _objects.ListAsync(nsDef, null, stoppingToken).ConfigureAwait(false);
+                foreach (var ns in existing.Where(n => Meta.IsDeleting(n.Object)))
                 {
-                    _ = RequeueLaterAsync(ns, stoppingToken);
+                    Enqueue(Meta.Name(ns.Object)!);
+                }
+                await foreach (var e in _objects.Store.WatchAsync(nsDef.StoragePrefix(null), revision, stoppingToken).ConfigureAwait(false))
+                {
+                    if (e.Type == WatchEventType.Put && ObjectStore.Decode(e.Value, e.ModRevision).Object is var ns && Meta.IsDeleting(ns))
+                    {
+                        Enqueue(Meta.Name(ns)!);
+                    }
                 }
             }
-            catch (Exception e) when (e is StoreException or IOException or InvalidOperationException)
+            catch (CompactedException)
             {
-                LogRetry(ns, e.Message);
-                _ = RequeueLaterAsync(ns, stoppingToken);
+                // Fell behind the history: list again.
             }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+        }
+        await worker.ConfigureAwait(false);
+    }
+
+    private void Enqueue(string ns)
+    {
+        lock (_queued)
+        {
+            if (_queued.Add(ns))
+            {
+                _queue.Writer.TryWrite(ns);
+            }
+        }
+    }
+
+    private async Task WorkAsync(CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var ns in _queue.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+            {
+                lock (_queued)
+                {
+                    _queued.Remove(ns);
+                }
+                bool done;
+                try
+                {
+                    done = await TryFinishAsync(ns, ct).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is StoreException or ApiException or IOException)
+                {
+                    LogRetry(ns, e.Message);
+                    done = false;
+                }
+                if (!done)
+                {
+                    _ = RetryLaterAsync(ns, ct);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Shutting down.
         }
     }
 
     /// <summary>Deletes what is left in the namespace; true when the namespace itself is gone.</summary>
-    private async Task<bool> TryFinishAsync(ResourceDefinition nsDef, string ns, CancellationToken ct)
+    private async Task<bool> TryFinishAsync(string ns, CancellationToken ct)
     {
+        var nsDef = _catalog.Get("", "namespaces");
         var current = await _objects.GetAsync(nsDef, null, ns, ct).ConfigureAwait(false);
         if (current is null || !Meta.IsDeleting(current.Object))
         {
@@ -67,23 +122,23 @@ public sealed partial class NamespaceLifecycle : BackgroundService
             var (items, _) = await _objects.ListAsync(def, ns, ct).ConfigureAwait(false);
             foreach (var item in items)
             {
-                if (Meta.HasFinalizers(item.Object))
+                remaining++;
+                if (Meta.IsDeleting(item.Object))
                 {
-                    // Someone else's finalizer must let go first.
-                    remaining++;
+                    // Marked already: waiting for a finalizer to let go or a kubelet to stop the pod.
                     continue;
                 }
                 try
                 {
-                    await _objects.DeleteAsync(def, ns, Meta.Name(item.Object)!, item.ModRevision, ct).ConfigureAwait(false);
+                    await _deleter.DeleteAsync(def, item, options: null, dryRun: false, ct).ConfigureAwait(false);
                 }
-                catch (StoreException)
+                catch (ApiException e) when (e.Code is 404 or 409)
                 {
-                    remaining++;
+                    // Gone or changed meanwhile: the next pass sees it.
                 }
             }
         }
-        if (remaining > 0)
+        if (remaining > 0 && await AnythingLeftAsync(ns, ct).ConfigureAwait(false))
         {
             return false;
         }
@@ -99,12 +154,25 @@ public sealed partial class NamespaceLifecycle : BackgroundService
         }
     }
 
-    private async Task RequeueLaterAsync(string ns, CancellationToken ct)
+    private async Task<bool> AnythingLeftAsync(string ns, CancellationToken ct)
+    {
+        foreach (var def in _catalog.All.Where(d => d.Namespaced))
+        {
+            var (items, _) = await _objects.ListAsync(def, ns, ct).ConfigureAwait(false);
+            if (items.Count > 0)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private async Task RetryLaterAsync(string ns, CancellationToken ct)
     {
         try
         {
             await Task.Delay(s_retryDelay, ct).ConfigureAwait(false);
-            Notify(ns);
+            Enqueue(ns);
         }
         catch (OperationCanceledException)
         {

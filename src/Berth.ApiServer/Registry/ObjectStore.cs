@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Berth.ApiServer.Http;
 using Berth.ApiServer.Resources;
 using Berth.Storage;
 
@@ -71,6 +72,16 @@ public sealed class ObjectStore
             }
         }
     }
+
+    /// <summary>The API error a store failure means for a request on this object.</summary>
+    public static ApiException Translate(StoreException e, ResourceDefinition def, string name) => e switch
+    {
+        KeyExistsException => ApiException.AlreadyExists(def.QualifiedResource, name),
+        StoreKeyNotFoundException => ApiException.NotFound(def.QualifiedResource, name),
+        ConflictException => ApiException.ModifiedConflict(def.QualifiedResource, name),
+        CompactedException c => ApiException.Gone($"too old resource version: {c.RequestedRevision} ({c.CompactedRevision})"),
+        _ => new ApiException(500, "InternalError", e.Message),
+    };
 
     private static StoredObject WithRevision(JsonObject obj, long rev)
     {

@@ -108,7 +108,7 @@ public static class Strategy
             Meta.Of(kept)["resourceVersion"] = Meta.String(updated, "resourceVersion");
             return kept;
         }
-        if (def.HasStatus && def.Kind != "Node")
+        if (def.HasStatus)
         {
             result["status"] = old["status"]?.DeepClone();
             if (result["status"] is null)
@@ -191,6 +191,16 @@ public static class Strategy
     public static List<FieldError> ValidateMetadataUpdate(JsonObject updated, JsonObject old)
     {
         var errors = new List<FieldError>();
+        if (Meta.IsDeleting(old))
+        {
+            var before = Finalizers(old);
+            var added = Finalizers(updated).Where(f => !before.Contains(f)).ToList();
+            if (added.Count > 0)
+            {
+                errors.Add(FieldError.Forbidden("metadata.finalizers",
+                    $"no new finalizers can be added if the object is being deleted, found new finalizers []string{{{string.Join(", ", added.Select(FieldError.Quote))}}}"));
+            }
+        }
         foreach (var field in new[] { "name", "namespace" })
         {
             var now = Meta.String(updated, field);
@@ -201,6 +211,10 @@ public static class Strategy
         }
         return errors;
     }
+
+    private static List<string> Finalizers(JsonObject obj) =>
+        ((obj["metadata"] as JsonObject)?["finalizers"] as JsonArray)?
+            .Select(f => f is JsonValue v && v.TryGetValue<string>(out var s) ? s : "").ToList() ?? [];
 
     private static Func<string, List<string>> NameRule(ResourceDefinition def) => def.Kind switch
     {

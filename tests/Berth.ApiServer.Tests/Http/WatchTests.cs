@@ -43,6 +43,9 @@ public sealed class WatchTests
         var events = (await watch).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
         var deleted = Assert.Single(events);
         Assert.Equal("DELETED", deleted["type"]!.GetValue<string>());
+        // As upstream's cacheWatcher: the object as the watcher last saw it, at the event's resourceVersion.
+        Assert.Equal("web", deleted["object"]!["metadata"]!["labels"]!["app"]!.GetValue<string>());
+        Assert.True(long.Parse(deleted["object"]!["metadata"]!["resourceVersion"]!.GetValue<string>(), CultureInfo.InvariantCulture) > rv);
     }
 
     private static async Task<long> CreateConfigMapAsync(HttpClient client, string name, string labels = "{}")
