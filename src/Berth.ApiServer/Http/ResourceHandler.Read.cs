@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Berth.ApiServer.Registry;
 using Berth.ApiServer.Resources;
@@ -11,30 +12,47 @@ namespace Berth.ApiServer.Http;
 
 public sealed partial class ResourceHandler
 {
+    private const int FlushThreshold = 64 * 1024;
+
     private async Task GetAsync(HttpContext http, ResourceDefinition def, RequestInfo info, CancellationToken ct)
     {
         var stored = await GetRequiredAsync(def, info.Namespace, info.Name!, ct).ConfigureAwait(false);
         if (WantsTable(http.Request))
         {
-            await Respond.JsonAsync(http, 200, Table(http.Request, def, [stored.Object], stored.ModRevision, withColumns: true), MediaTypes.Table).ConfigureAwait(false);
+            var include = IncludeObject(http.Request);
+            var buffer = new ArrayBufferWriter<byte>(4096);
+            using (var writer = new Utf8JsonWriter(buffer, JsonBytes.WriterOptions))
+            {
+                WriteTable(writer, def, include, [stored.Object], stored.ModRevision, withColumns: true);
+            }
+            await Respond.BytesAsync(http, 200, buffer.WrittenMemory, MediaTypes.Table).ConfigureAwait(false);
             return;
         }
         await Respond.JsonAsync(http, 200, stored.Object).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Lists stream straight into the response: JSON items from their stored bytes (only a selector needs them
+    /// parsed), Tables row by row. Nothing holds the whole response in memory.
+    /// `limit` is honoured by returning everything with no continue token, which clients accept (kubectl-wire.md §6).
+    /// </summary>
     private async Task ListAsync(HttpContext http, ResourceDefinition def, RequestInfo info, CancellationToken ct)
     {
         var filter = ListFilter.FromQuery(def, http.Request.Query);
+        var asTable = WantsTable(http.Request);
+        var include = asTable ? IncludeObject(http.Request) : null;
         var list = await _objects.Store.ListAsync(def.StoragePrefix(info.Namespace), ct).ConfigureAwait(false);
-        if (WantsTable(http.Request))
+        var response = http.Response;
+        response.StatusCode = 200;
+        response.ContentType = asTable ? MediaTypes.Table : MediaTypes.Json;
+        var body = response.BodyWriter;
+        if (asTable)
         {
             var objects = list.Items.Select(i => ObjectStore.Decode(i.Value, i.ModRevision).Object).Where(filter.Matches);
-            await Respond.JsonAsync(http, 200, Table(http.Request, def, objects, list.Revision, withColumns: true), MediaTypes.Table).ConfigureAwait(false);
+            await using var writer = new Utf8JsonWriter(body, JsonBytes.WriterOptions);
+            await WriteTableAsync(writer, body, def, include!, objects, list.Revision, ct).ConfigureAwait(false);
             return;
         }
-        // The items are written from their stored bytes; only a selector needs them parsed.
-        // `limit` is honoured by returning everything with no continue token, which clients accept (kubectl-wire.md §6).
-        var body = new ArrayBufferWriter<byte>(64 * 1024);
         body.Write("{\"kind\":\""u8);
         body.Write(Encoding.UTF8.GetBytes(def.ListKind));
         body.Write("\",\"apiVersion\":\""u8);
@@ -55,60 +73,97 @@ public sealed partial class ResourceHandler
             }
             first = false;
             ResourceVersionSplice.Write(body, item.Value.Span, item.ModRevision);
+            if (body.UnflushedBytes > FlushThreshold)
+            {
+                await body.FlushAsync(ct).ConfigureAwait(false);
+            }
         }
         body.Write("]}"u8);
-        await Respond.BytesAsync(http, 200, body.WrittenMemory).ConfigureAwait(false);
+        await body.FlushAsync(ct).ConfigureAwait(false);
     }
 
     private static bool WantsTable(HttpRequest request) =>
         MediaTypes.Accepts(request.Headers.Accept.ToString(), "Table", "meta.k8s.io", "v1") ||
         MediaTypes.Accepts(request.Headers.Accept.ToString(), "Table", "meta.k8s.io", "v1beta1");
 
-    /// <summary>A meta.k8s.io/v1 Table; rows carry the object's metadata (or the whole object) per includeObject.</summary>
-    private JsonObject Table(HttpRequest request, ResourceDefinition def, IEnumerable<JsonObject> objects, long revision, bool withColumns)
+    private static string IncludeObject(HttpRequest request) => request.Query["includeObject"].ToString() switch
     {
-        var include = request.Query["includeObject"].ToString() switch
-        {
-            "" or "Metadata" => "Metadata",
-            "Object" => "Object",
-            "None" => "None",
-            var other => throw ApiException.BadRequest($"includeObject: Unsupported value: \"{other}\": supported values: \"None\", \"Metadata\", \"Object\""),
-        };
+        "" or "Metadata" => "Metadata",
+        "Object" => "Object",
+        "None" => "None",
+        var other => throw ApiException.BadRequest($"includeObject: Unsupported value: \"{other}\": supported values: \"None\", \"Metadata\", \"Object\""),
+    };
+
+    private async Task WriteTableAsync(Utf8JsonWriter writer, System.IO.Pipelines.PipeWriter body, ResourceDefinition def, string include,
+        IEnumerable<JsonObject> objects, long revision, CancellationToken ct)
+    {
+        WriteTableStart(writer, def, revision, withColumns: true);
         var now = Now;
-        var rows = new JsonArray();
         foreach (var obj in objects)
         {
-            var row = new JsonObject { ["cells"] = TablePrinters.Cells(def.QualifiedResource, obj, now) };
-            switch (include)
+            WriteRow(writer, def, include, obj, now);
+            if (writer.BytesPending > FlushThreshold)
             {
-                case "Object":
-                    var full = (JsonObject)obj.DeepClone();
-                    full["kind"] ??= def.Kind;
-                    full["apiVersion"] ??= def.ApiVersion;
-                    row["object"] = full;
-                    break;
-                case "Metadata":
-                    row["object"] = new JsonObject
-                    {
-                        ["kind"] = "PartialObjectMetadata",
-                        ["apiVersion"] = "meta.k8s.io/v1",
-                        ["metadata"] = Meta.Of(obj).DeepClone(),
-                    };
-                    break;
+                writer.Flush();
+                await body.FlushAsync(ct).ConfigureAwait(false);
             }
-            rows.Add(row);
         }
-        var table = new JsonObject
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+        writer.Flush();
+        await body.FlushAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>A meta.k8s.io/v1 Table; rows carry the object's metadata (or the whole object) per includeObject.</summary>
+    private void WriteTable(Utf8JsonWriter writer, ResourceDefinition def, string include, IEnumerable<JsonObject> objects, long revision, bool withColumns)
+    {
+        WriteTableStart(writer, def, revision, withColumns);
+        var now = Now;
+        foreach (var obj in objects)
         {
-            ["kind"] = "Table",
-            ["apiVersion"] = "meta.k8s.io/v1",
-            ["metadata"] = new JsonObject { ["resourceVersion"] = revision.ToString(System.Globalization.CultureInfo.InvariantCulture) },
-        };
+            WriteRow(writer, def, include, obj, now);
+        }
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    private static void WriteTableStart(Utf8JsonWriter writer, ResourceDefinition def, long revision, bool withColumns)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("kind", "Table");
+        writer.WriteString("apiVersion", "meta.k8s.io/v1");
+        writer.WriteStartObject("metadata");
+        writer.WriteString("resourceVersion", revision.ToString(CultureInfo.InvariantCulture));
+        writer.WriteEndObject();
         if (withColumns)
         {
-            table["columnDefinitions"] = TablePrinters.ColumnDefinitions(def.QualifiedResource);
+            writer.WritePropertyName("columnDefinitions");
+            TablePrinters.ColumnDefinitions(def.QualifiedResource).WriteTo(writer);
         }
-        table["rows"] = rows;
-        return table;
+        writer.WriteStartArray("rows");
+    }
+
+    // Objects are only read here (watch events share them between watchers), never attached to another tree.
+    private static void WriteRow(Utf8JsonWriter writer, ResourceDefinition def, string include, JsonObject obj, DateTimeOffset now)
+    {
+        writer.WriteStartObject();
+        writer.WritePropertyName("cells");
+        TablePrinters.Cells(def.QualifiedResource, obj, now).WriteTo(writer);
+        switch (include)
+        {
+            case "Object":
+                writer.WritePropertyName("object");
+                obj.WriteTo(writer);
+                break;
+            case "Metadata":
+                writer.WriteStartObject("object");
+                writer.WriteString("kind", "PartialObjectMetadata");
+                writer.WriteString("apiVersion", "meta.k8s.io/v1");
+                writer.WritePropertyName("metadata");
+                (obj["metadata"] ?? new JsonObject()).WriteTo(writer);
+                writer.WriteEndObject();
+                break;
+        }
+        writer.WriteEndObject();
     }
 }

@@ -54,15 +54,27 @@ public sealed partial class ResourceHandler
         await response.Body.FlushAsync(token).ConfigureAwait(false);
 
         var columnsSent = false;
+        var include = asTable ? IncludeObject(http.Request) : "Metadata";
         async Task SendAsync(string type, JsonObject obj, long revision)
         {
-            JsonNode payload = obj;
             if (asTable && type != "ERROR" && type != "BOOKMARK")
             {
-                payload = Table(http.Request, def, [obj], revision, withColumns: !columnsSent);
+                // One-row Tables; the columns go with the first event only, as upstream.
+                var buffer = new ArrayBufferWriter<byte>(1024);
+                using (var writer = new Utf8JsonWriter(buffer, JsonBytes.WriterOptions))
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("type", type);
+                    writer.WritePropertyName("object");
+                    WriteTable(writer, def, include, [obj], revision, withColumns: !columnsSent);
+                    writer.WriteEndObject();
+                }
+                buffer.Write(s_newline);
                 columnsSent = true;
+                await SendLineAsync(buffer.WrittenMemory).ConfigureAwait(false);
+                return;
             }
-            await SendLineAsync(EventLine(type, payload)).ConfigureAwait(false);
+            await SendLineAsync(EventLine(type, obj)).ConfigureAwait(false);
         }
 
         async Task SendLineAsync(ReadOnlyMemory<byte> line)
