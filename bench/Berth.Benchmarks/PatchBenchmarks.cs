@@ -80,6 +80,13 @@ public class PatchBenchmarks
         };
     }
 
+    /// <summary>Baseline: copying the document, which every patch does at least once.</summary>
+    [Benchmark(Baseline = true)]
+    public JsonNode DeepCopyBaseline() => _deployment.DeepClone();
+
+    [Benchmark]
+    public JsonNode? JsonMergeApply() => JsonMergePatch.Apply(_deployment, _patch);
+
     [Benchmark]
     public JsonNode StrategicMergeApply() => StrategicMergePatch.Apply(_deployment, _patch, _schema);
 

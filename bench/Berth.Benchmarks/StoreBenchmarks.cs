@@ -72,7 +72,7 @@ public class StoreBenchmarks
         Directory.Delete(_dir, recursive: true);
     }
 
-    [Benchmark(OperationsPerInvoke = SequentialCreates)]
+    [Benchmark(Baseline = true, OperationsPerInvoke = SequentialCreates)]
     public async Task CreateSequential()
     {
         for (int i = 0; i < SequentialCreates; i++)
