@@ -9,6 +9,8 @@ using Berth.Storage;
 using Berth.Storage.Sqlite;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -61,7 +63,8 @@ public static class ApiServerHost
         builder.Services.AddHostedService<NamespaceLifecycle>();
         builder.Services.AddSingleton<ResourceHandler>();
         builder.Services.AddSingleton(new OpenApiDocuments(catalog));
-        builder.Services.AddSingleton(sp => new DiscoveryDocuments(catalog, $"{options.BindAddress}:{options.Port}"));
+        builder.Services.AddSingleton(sp => new DiscoveryDocuments(catalog,
+            () => new Uri(ListeningUrl(sp.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [], options)).Authority));
         builder.Services.AddSingleton<ApiRouter>();
 
         var app = builder.Build();
@@ -79,9 +82,11 @@ public static class ApiServerHost
     }
 
     /// <summary>The https URL clients use, with the port Kestrel actually bound (when asked for port 0).</summary>
-    public static string ListeningUrl(WebApplication app, ApiServerOptions options)
+    public static string ListeningUrl(WebApplication app, ApiServerOptions options) => ListeningUrl(app.Urls, options);
+
+    private static string ListeningUrl(IEnumerable<string> addresses, ApiServerOptions options)
     {
-        var address = app.Urls.FirstOrDefault() ?? $"https://{options.BindAddress}:{options.Port}";
+        var address = addresses.FirstOrDefault() ?? $"https://{options.BindAddress}:{options.Port}";
         var uri = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal).Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal));
         var host = options.BindAddress.Equals(IPAddress.Any) ? "127.0.0.1" : options.BindAddress.ToString();
         return $"https://{host}:{uri.Port}";

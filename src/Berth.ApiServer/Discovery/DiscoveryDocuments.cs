@@ -17,17 +17,15 @@ public sealed class DiscoveryDocuments
 
     private readonly ResourceCatalog _catalog;
 
-    public DiscoveryDocuments(ResourceCatalog catalog, string serverAddress)
+    private readonly Func<string> _serverAddress;
+
+    /// <param name="serverAddress">host:port clients reach us at; asked per request because port 0 is bound late.</param>
+    public DiscoveryDocuments(ResourceCatalog catalog, Func<string> serverAddress)
     {
+        _serverAddress = serverAddress;
         _catalog = catalog;
         CoreAggregated = Aggregated(core: true);
         GroupsAggregated = Aggregated(core: false);
-        CoreVersions = new JsonObject
-        {
-            ["kind"] = "APIVersions",
-            ["versions"] = new JsonArray("v1"),
-            ["serverAddressByClientCIDRs"] = new JsonArray(new JsonObject { ["clientCIDR"] = "0.0.0.0/0", ["serverAddress"] = serverAddress }),
-        };
         var groups = new JsonArray();
         foreach (var group in catalog.GroupVersions.Where(gv => gv.Group.Length > 0).GroupBy(gv => gv.Group))
         {
@@ -38,7 +36,12 @@ public sealed class DiscoveryDocuments
 
     public JsonObject CoreAggregated { get; }
     public JsonObject GroupsAggregated { get; }
-    public JsonObject CoreVersions { get; }
+    public JsonObject CoreVersions => new()
+    {
+        ["kind"] = "APIVersions",
+        ["versions"] = new JsonArray("v1"),
+        ["serverAddressByClientCIDRs"] = new JsonArray(new JsonObject { ["clientCIDR"] = "0.0.0.0/0", ["serverAddress"] = _serverAddress() }),
+    };
     public JsonObject GroupList { get; }
 
     public JsonObject? Group(string group)
