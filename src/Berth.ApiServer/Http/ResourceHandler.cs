@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Berth.Api.Defaulting;
 using Berth.Api.Serialization;
 using Berth.ApiServer.Registry;
 using Berth.ApiServer.Resources;
@@ -129,6 +130,7 @@ public sealed partial class ResourceHandler
         try
         {
             var typed = KubeJson.Deserialize(obj, def.ModelType);
+            Defaults.Apply(typed);
             var bytes = KubeJson.SerializeToUtf8Bytes(typed, def.ModelType);
             return JsonNode.Parse(bytes)!.AsObject();
         }

@@ -1,0 +1,141 @@
+using Berth.Api.Models;
+
+namespace Berth.Api.Defaulting;
+
+/// <summary>
+/// The defaults the upstream API server fills in when an object is written (pkg/apis/core/v1/defaults.go,
+/// pkg/apis/apps/v1/defaults.go), so that what a client reads back is what a real cluster would show.
+/// Idempotent: applying them twice changes nothing. Service defaulting comes with the Service semantics.
+/// Endpoints and EndpointSlice port protocols are left as written: they sit in lists kubectl replaces whole, so a
+/// defaulted field there would make every `kubectl apply` of an unchanged manifest report "configured".
+/// </summary>
+public static class Defaults
+{
+    public const string DefaultSchedulerName = "default-scheduler";
+
+    // 0644, the mode upstream gives projected files when none is asked for.
+    private const int DefaultFileMode = 420;
+
+    public static void Apply(object obj)
+    {
+        switch (obj)
+        {
+            case Pod pod:
+                Apply(pod.Spec);
+                break;
+            case Deployment deployment:
+                Apply(deployment.Spec);
+                break;
+            case ReplicaSet replicaSet when replicaSet.Spec is { } spec:
+                spec.Replicas ??= 1;
+                Apply(spec.Template?.Spec);
+                break;
+            case PersistentVolumeClaim { Spec: { } claim }:
+                claim.VolumeMode ??= "Filesystem";
+                break;
+        }
+    }
+
+    private static void Apply(DeploymentSpec? spec)
+    {
+        if (spec is null)
+        {
+            return;
+        }
+        spec.Replicas ??= 1;
+        spec.Strategy ??= new DeploymentStrategy();
+        spec.Strategy.Type ??= "RollingUpdate";
+        if (spec.Strategy.Type == "RollingUpdate")
+        {
+            spec.Strategy.RollingUpdate ??= new RollingUpdateDeployment();
+            spec.Strategy.RollingUpdate.MaxUnavailable ??= IntOrString.FromString("25%");
+            spec.Strategy.RollingUpdate.MaxSurge ??= IntOrString.FromString("25%");
+        }
+        spec.RevisionHistoryLimit ??= 10;
+        spec.ProgressDeadlineSeconds ??= 600;
+        Apply(spec.Template?.Spec);
+    }
+
+    public static void Apply(PodSpec? spec)
+    {
+        if (spec is null)
+        {
+            return;
+        }
+        spec.DnsPolicy ??= "ClusterFirst";
+        spec.RestartPolicy ??= "Always";
+        spec.TerminationGracePeriodSeconds ??= 30;
+        spec.SchedulerName ??= DefaultSchedulerName;
+        spec.SecurityContext ??= new PodSecurityContext();
+        spec.EnableServiceLinks ??= true;
+        foreach (var container in (spec.InitContainers ?? []).Concat(spec.Containers ?? []))
+        {
+            Apply(container);
+        }
+        foreach (var volume in spec.Volumes ?? [])
+        {
+            if (volume.ConfigMap is { } configMap)
+            {
+                configMap.DefaultMode ??= DefaultFileMode;
+            }
+            if (volume.Secret is { } secret)
+            {
+                secret.DefaultMode ??= DefaultFileMode;
+            }
+            if (volume.DownwardAPI is { } downward)
+            {
+                downward.DefaultMode ??= DefaultFileMode;
+            }
+            if (volume.Projected is { } projected)
+            {
+                projected.DefaultMode ??= DefaultFileMode;
+            }
+        }
+    }
+
+    private static void Apply(Container container)
+    {
+        container.TerminationMessagePath ??= "/dev/termination-log";
+        container.TerminationMessagePolicy ??= "File";
+        container.ImagePullPolicy ??= PullPolicyFor(container.Image);
+        foreach (var port in container.Ports ?? [])
+        {
+            port.Protocol ??= "TCP";
+        }
+        foreach (var env in container.Env ?? [])
+        {
+            if (env.ValueFrom?.FieldRef is { } field)
+            {
+                field.ApiVersion ??= "v1";
+            }
+        }
+        foreach (var probe in new[] { container.LivenessProbe, container.ReadinessProbe, container.StartupProbe })
+        {
+            if (probe is null)
+            {
+                continue;
+            }
+            probe.TimeoutSeconds ??= 1;
+            probe.PeriodSeconds ??= 10;
+            probe.SuccessThreshold ??= 1;
+            probe.FailureThreshold ??= 3;
+            if (probe.HttpGet is { } get)
+            {
+                get.Scheme ??= "HTTP";
+            }
+        }
+    }
+
+    /// <summary>Always for ":latest" or an untagged image, IfNotPresent otherwise (and for digests), as upstream.</summary>
+    public static string PullPolicyFor(string? image)
+    {
+        if (string.IsNullOrEmpty(image) || image.Contains('@', StringComparison.Ordinal))
+        {
+            return "IfNotPresent";
+        }
+        var lastSegment = image[(image.LastIndexOf('/') + 1)..];
+        var colon = lastSegment.LastIndexOf(':');
+        var tag = colon < 0 ? "latest" : lastSegment[(colon + 1)..];
+        return tag == "latest" ? "Always" : "IfNotPresent";
+    }
+}
