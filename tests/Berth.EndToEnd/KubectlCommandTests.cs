@@ -253,4 +253,47 @@ public sealed class KubectlCommandTests : IClassFixture<ServerFixture>
         var unsupported = await kubectl.RunAsync($"get cm -n {ns} --field-selector spec.bogus=x");
         Assert.Contains("field label not supported: spec.bogus", unsupported.Stderr);
     }
+
+    [Fact]
+    public async Task PatchReplaceDelete_AllFormatsFromKubectl()
+    {
+        var (kubectl, ns) = await NamespaceAsync();
+        using var _ = kubectl;
+        var dir = TestDirectories.Create("manifests");
+        try
+        {
+            var file = Path.Combine(dir, "cm.yaml");
+            await File.WriteAllTextAsync(file, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p\ndata:\n  a: \"1\"\n");
+            await kubectl.OkAsync($"create -f {file} -n {ns}");
+            Assert.Contains("configmap/p patched", await kubectl.OkAsync($"patch cm p -n {ns} --type=merge -p '{{\"data\":{{\"b\":\"2\"}}}}'"));
+            Assert.Contains("configmap/p patched", await kubectl.OkAsync($"patch cm p -n {ns} --type=json -p '[{{\"op\":\"remove\",\"path\":\"/data/a\"}}]'"));
+            Assert.Contains("configmap/p patched", await kubectl.OkAsync($"patch cm p -n {ns} --type=strategic -p '{{\"metadata\":{{\"labels\":{{\"x\":\"y\"}}}}}}'"));
+            var patched = JsonNode.Parse(await kubectl.OkAsync($"get cm p -n {ns} -o json"))!;
+            Assert.Null(patched["data"]!["a"]);
+            Assert.Equal("2", patched["data"]!["b"]!.GetValue<string>());
+            Assert.Equal("y", patched["metadata"]!["labels"]!["x"]!.GetValue<string>());
+            Assert.Contains("configmap/p replaced", await kubectl.OkAsync($"replace -f {file} -n {ns}"));
+            var replaced = JsonNode.Parse(await kubectl.OkAsync($"get cm p -n {ns} -o json"))!;
+            Assert.Equal("1", replaced["data"]!["a"]!.GetValue<string>());
+            Assert.Null(replaced["data"]!["b"]);
+            Assert.Contains("configmap \"p\" deleted", await kubectl.OkAsync($"delete -f {file} -n {ns}"));
+            Assert.Contains("NotFound", (await kubectl.RunAsync($"get cm p -n {ns}")).Stderr);
+        }
+        finally
+        {
+            TestDirectories.Delete(dir);
+        }
+    }
+
+    [Fact]
+    public async Task GetAll_ShowsCategoryAllKinds()
+    {
+        var (kubectl, ns) = await NamespaceAsync();
+        using var _ = kubectl;
+        await kubectl.OkAsync($"create deployment web --image=nginx -n {ns}");
+        await kubectl.OkAsync($"create service clusterip web --tcp=80:80 -n {ns}");
+        var output = await kubectl.OkAsync($"get all -n {ns}");
+        Assert.Contains("service/web", output);
+        Assert.Contains("deployment.apps/web", output);
+    }
 }
