@@ -46,9 +46,10 @@ public sealed partial class BerthServer : IAsyncDisposable
     /// <summary>Starts a server; pass a data dir to restart on existing state (the caller then owns the dir).</summary>
     public static async Task<BerthServer> StartAsync(string? dataDir = null, int port = 0)
     {
+        var binary = Binaries.Berth;
         var owns = dataDir is null;
         dataDir ??= TestDirectories.Create("berth-data");
-        var psi = new ProcessStartInfo(Binaries.Berth)
+        var psi = new ProcessStartInfo(binary)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -58,7 +59,19 @@ public sealed partial class BerthServer : IAsyncDisposable
         {
             psi.ArgumentList.Add(arg);
         }
-        var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start berth");
+        Process process;
+        try
+        {
+            process = Process.Start(psi) ?? throw new InvalidOperationException("could not start berth");
+        }
+        catch
+        {
+            if (owns)
+            {
+                TestDirectories.Delete(dataDir);
+            }
+            throw;
+        }
         var server = new BerthServer(process, dataDir, owns);
         process.OutputDataReceived += (_, e) => server.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => server.OnLine(e.Data);
