@@ -34,11 +34,6 @@ public sealed record FieldError(string Type, string Field, string Detail, string
 
     public static FieldError Invalid(string field, long value, string detail) => new("Invalid value", field, detail, value.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
-    public static FieldError Duplicate(string field, string renderedValue) => new("Duplicate value", field, "", renderedValue);
-
-    public static FieldError NotSupported(string field, string value, IEnumerable<string> supported) =>
-        new("Unsupported value", field, "supported values: " + string.Join(", ", supported.Select(Quote)), Quote(value));
-
     public static FieldError Forbidden(string field, string detail) => new("Forbidden", field, detail);
 
     public static FieldError TooLong(string field, int max) => new("Too long", field, $"may not be more than {max} bytes");

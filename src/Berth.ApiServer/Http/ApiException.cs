@@ -50,9 +50,6 @@ public sealed class ApiException : Exception
     public static ApiException Forbidden(string qualifiedResource, string name, string detail) =>
         new(403, "Forbidden", $"{qualifiedResource} \"{name}\" is forbidden: {detail}", KindOf(qualifiedResource), name, GroupOf(qualifiedResource));
 
-    public static ApiException MethodNotSupported(string qualifiedResource, string verb) =>
-        new(405, "MethodNotAllowed", $"{verb} is not supported on resources of kind \"{qualifiedResource}\"", KindOf(qualifiedResource));
-
     public static ApiException Gone(string message) => new(410, "Expired", message);
 
     public static ApiException UnsupportedMediaType(string contentType) =>

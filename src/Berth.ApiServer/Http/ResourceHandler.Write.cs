@@ -139,7 +139,7 @@ public sealed partial class ResourceHandler
         ThrowIfInvalid(def, result, Strategy.ValidateMetadata(def, result));
         var rv = current.ModRevision.ToString(System.Globalization.CultureInfo.InvariantCulture);
         Meta.Of(result)["resourceVersion"] = rv;
-        if (JsonBytes.DeepEquals(result, current.Object))
+        if (JsonNode.DeepEquals(result, current.Object))
         {
             // A no-op update writes nothing and keeps the resourceVersion, as upstream.
             return current.Object;

@@ -19,7 +19,4 @@ public static class JsonBytes
         }
         return buffer.WrittenSpan.ToArray();
     }
-
-    /// <summary>Structural equality, used to skip writes that change nothing (upstream does not bump the revision then).</summary>
-    public static bool DeepEquals(JsonNode? a, JsonNode? b) => JsonNode.DeepEquals(a, b);
 }

@@ -3,10 +3,7 @@ using System.Text.Json.Nodes;
 namespace Berth.ApiServer.Registry;
 
 /// <summary>An object as read from the store: its JSON with metadata.resourceVersion set to its mod-revision.</summary>
-public sealed record StoredObject(JsonObject Object, long ModRevision)
-{
-    public JsonObject Metadata => Meta.Of(Object);
-}
+public sealed record StoredObject(JsonObject Object, long ModRevision);
 
 /// <summary>Access to metadata fields of an object held as JSON.</summary>
 public static class Meta

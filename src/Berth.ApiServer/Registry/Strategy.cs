@@ -122,7 +122,7 @@ public static class Strategy
             result["spec"] = spec;
             spec["finalizers"] = (old["spec"] as JsonObject)?["finalizers"]?.DeepClone();
         }
-        if (def.HasGeneration && !JsonBytes.DeepEquals(result["spec"], old["spec"]))
+        if (def.HasGeneration && !JsonNode.DeepEquals(result["spec"], old["spec"]))
         {
             var generation = oldMeta["generation"]?.GetValue<long>() ?? 0;
             meta["generation"] = generation + 1;
