@@ -1,10 +1,12 @@
 using System.Net;
+using Berth.ApiServer.Allocation;
 using Berth.ApiServer.Discovery;
 using Berth.ApiServer.Http;
 using Berth.ApiServer.OpenApi;
 using Berth.ApiServer.Registry;
 using Berth.ApiServer.Resources;
 using Berth.ApiServer.Security;
+using Berth.ApiServer.Services;
 using Berth.Storage;
 using Berth.Storage.Sqlite;
 using Microsoft.AspNetCore.Builder;
@@ -31,6 +33,7 @@ public static class ApiServerHost
         }
         var store = await SqliteStore.OpenAsync(options.StorePath, new SqliteStoreOptions(), ct).ConfigureAwait(false);
         var credentials = ClusterCredentials.LoadOrCreate(options.DataDir, [options.BindAddress.ToString()]);
+        var network = new ServiceNetwork(store, options.ServiceCidr, options.NodePortRange, options.LoadBalancerPool);
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -59,8 +62,17 @@ public static class ApiServerHost
         builder.Services.AddSingleton(credentials);
         builder.Services.AddSingleton(catalog);
         builder.Services.AddSingleton<ObjectStore>();
+        builder.Services.AddSingleton(network);
+        builder.Services.AddSingleton<ServiceAllocator>();
+        builder.Services.AddSingleton<ServiceRegistry>();
+        builder.Services.AddSingleton<IObjectHooks>(sp => sp.GetRequiredService<ServiceRegistry>());
+        builder.Services.AddSingleton<ObjectHooks>();
+        builder.Services.AddSingleton<AllocationRepair>();
         builder.Services.AddSingleton<ObjectDeleter>();
         builder.Services.AddHostedService<NamespaceLifecycle>();
+        builder.Services.AddSingleton<SystemServices>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SystemServices>());
+        builder.Services.AddHostedService<ServiceLoadBalancer>();
         builder.Services.AddSingleton<ResourceHandler>();
         builder.Services.AddSingleton(new OpenApiDocuments(catalog));
         builder.Services.AddSingleton(sp => new DiscoveryDocuments(catalog,
@@ -72,10 +84,16 @@ public static class ApiServerHost
         app.Run(router.InvokeAsync);
 
         await Bootstrap.EnsureClusterObjectsAsync(app.Services.GetRequiredService<ObjectStore>(), catalog, TimeProvider.System, ct).ConfigureAwait(false);
+        // Allocations must match the stored Services before the first request can allocate.
+        await app.Services.GetRequiredService<AllocationRepair>().RunAsync(ct).ConfigureAwait(false);
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var url = ListeningUrl(app, options);
             Kubeconfig.Write(options.KubeconfigPath, url, credentials.CaPem, credentials.Token);
+            // Synchronous on purpose: when StartAsync returns, default/kubernetes already points at this server.
+            var uri = new Uri(url);
+            app.Services.GetRequiredService<SystemServices>()
+                .EnsureAsync(IPAddress.Parse(uri.Host), uri.Port, app.Lifetime.ApplicationStopping).GetAwaiter().GetResult();
         });
         app.Lifetime.ApplicationStopped.Register(() => store.DisposeAsync().AsTask().GetAwaiter().GetResult());
         return app;

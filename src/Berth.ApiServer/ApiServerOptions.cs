@@ -16,6 +16,15 @@ public sealed class ApiServerOptions
     /// <summary>"sqlite" (embedded, the default).</summary>
     public string Datastore { get; set; } = "sqlite";
 
+    /// <summary>Where ClusterIPs come from (upstream --service-cluster-ip-range); loopback, so every address is local.</summary>
+    public string ServiceCidr { get; set; } = "127.96.0.0/16";
+
+    /// <summary>NodePorts for NodePort and LoadBalancer Services (upstream --service-node-port-range).</summary>
+    public string NodePortRange { get; set; } = "30000-32767";
+
+    /// <summary>The built-in load balancer's addresses, one per LoadBalancer Service.</summary>
+    public string LoadBalancerPool { get; set; } = "127.100.0.0/16";
+
     public string StorePath => Path.Combine(DataDir, "state.db");
 
     public string KubeconfigPath => Path.Combine(DataDir, "kubeconfig");

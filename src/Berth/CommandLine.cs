@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Berth.ApiServer;
+using Berth.ApiServer.Allocation;
 using Microsoft.Extensions.Hosting;
 
 namespace Berth;
@@ -13,12 +14,15 @@ internal static class CommandLine
     private const string Usage = """
         Usage:
           berth server [--data-dir DIR] [--api-port N] [--bind-address IP] [--datastore sqlite]
+                       [--service-cidr CIDR] [--service-node-port-range RANGE] [--load-balancer-pool CIDR]
               Runs the Kubernetes API server (and, in later releases, the controllers and a node agent).
               Writes DIR/kubeconfig (TLS + bearer token) once it listens.
           berth version
           berth help
 
-        Defaults: --data-dir ./.berth, --api-port 6443, --bind-address 127.0.0.1, --datastore sqlite.
+        Defaults: --data-dir ./.berth, --api-port 6443, --bind-address 127.0.0.1, --datastore sqlite,
+          --service-cidr 127.96.0.0/16 (kubernetes = .1, cluster DNS = .10), --service-node-port-range 30000-32767,
+          --load-balancer-pool 127.100.0.0/16.
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -68,6 +72,19 @@ internal static class CommandLine
                         throw new UsageException($"--datastore {options.Datastore} is not available yet; use sqlite");
                     }
                     break;
+                case "--service-cidr":
+                    options.ServiceCidr = Cidr(args, ref i);
+                    break;
+                case "--load-balancer-pool":
+                    options.LoadBalancerPool = Cidr(args, ref i);
+                    break;
+                case "--service-node-port-range":
+                    options.NodePortRange = Value(args, ref i);
+                    if (!PortRange.TryParse(options.NodePortRange, out _, out var rangeError))
+                    {
+                        throw new UsageException($"--service-node-port-range: {rangeError}");
+                    }
+                    break;
                 default:
                     throw new UsageException($"unknown flag \"{args[i]}\"");
             }
@@ -108,6 +125,13 @@ internal static class CommandLine
             throw new UsageException($"flag {args[i]} needs a value");
         }
         return args[++i];
+    }
+
+    private static string Cidr(string[] args, ref int i)
+    {
+        var flag = args[i];
+        var value = Value(args, ref i);
+        return IPRange.TryParse(value, out _) ? value : throw new UsageException($"{flag} must be a CIDR such as 127.96.0.0/16, not \"{value}\"");
     }
 
     private static int Fail(string message)

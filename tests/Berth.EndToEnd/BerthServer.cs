@@ -43,8 +43,11 @@ public sealed partial class BerthServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts a server; pass a data dir to restart on existing state (the caller then owns the dir).</summary>
-    public static async Task<BerthServer> StartAsync(string? dataDir = null, int port = 0)
+    /// <summary>
+    /// Starts a server; pass a data dir to restart on existing state (the caller then owns the dir), and extra
+    /// `berth server` flags after it.
+    /// </summary>
+    public static async Task<BerthServer> StartAsync(string? dataDir = null, int port = 0, params string[] extraArgs)
     {
         var binary = Binaries.Berth;
         var owns = dataDir is null;
@@ -55,7 +58,7 @@ public sealed partial class BerthServer : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "server", "--data-dir", dataDir, "--api-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        foreach (var arg in new[] { "server", "--data-dir", dataDir, "--api-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture) }.Concat(extraArgs))
         {
             psi.ArgumentList.Add(arg);
         }

@@ -56,6 +56,14 @@ public sealed class ApiException : Exception
         new(415, "UnsupportedMediaType", $"the body of the request was in an unknown format ({contentType}) - accepted media types include: " +
             "application/json, application/yaml, application/vnd.kubernetes.protobuf");
 
+    /// <summary>500 as upstream's NewInternalError: a server-side condition such as an exhausted range.</summary>
+    public static ApiException Internal(string detail) =>
+        new(500, "InternalError", $"Internal error occurred: {detail}", causes: [new StatusCause("", detail, "")]);
+
+    /// <summary>422 for validation failures of an object of the core group.</summary>
+    public static ApiException Invalid(string kind, string name, IEnumerable<Berth.Api.Validation.FieldError> errors) =>
+        Invalid(kind, name, null, [.. errors.Select(e => new StatusCause(e.Reason, e.Message, e.Field))]);
+
     /// <summary>422 as upstream's NewInvalid: the message lists every cause, kubectl prints the causes.</summary>
     public static ApiException Invalid(string kind, string name, string? group, IReadOnlyList<StatusCause> causes)
     {

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Berth.Api.Validation;
+using Berth.ApiServer.Allocation;
 using Berth.ApiServer.Registry;
 using Berth.ApiServer.Resources;
 using Berth.Storage;
@@ -37,22 +38,34 @@ public sealed partial class ResourceHandler
         {
             await EnsureNamespaceAcceptsAsync(def, Meta.Namespace(obj)!, name, ct).ConfigureAwait(false);
         }
+        if (await _objects.GetAsync(def, Meta.Namespace(obj), name, ct).ConfigureAwait(false) is not null)
+        {
+            // Checked before any allocation, so a create of an existing name costs nothing and says AlreadyExists.
+            throw ApiException.AlreadyExists(def.QualifiedResource, name);
+        }
+        var txn = _hooks.For(def.Kind) is { } hooks
+            ? await hooks.BeforeCreateAsync(obj, dryRun == DryRunMode.All, ct).ConfigureAwait(false)
+            : null;
         if (dryRun == DryRunMode.All)
         {
-            if (await _objects.GetAsync(def, Meta.Namespace(obj), name, ct).ConfigureAwait(false) is not null)
-            {
-                throw ApiException.AlreadyExists(def.QualifiedResource, name);
-            }
             return obj;
         }
         try
         {
             var stored = await _objects.CreateAsync(def, obj, ct).ConfigureAwait(false);
+            if (txn is not null)
+            {
+                await txn.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+            }
             return stored.Object;
         }
-        catch (StoreException e)
+        catch (Exception e)
         {
-            throw ObjectStore.Translate(e, def, name);
+            if (txn is not null)
+            {
+                await txn.RevertAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            throw e is StoreException se ? ObjectStore.Translate(se, def, name) : e;
         }
     }
 
@@ -137,29 +150,32 @@ public sealed partial class ResourceHandler
         ThrowIfInvalid(def, updated, errors);
         var result = Strategy.PrepareForUpdate(def, updated, current.Object, subresource);
         ThrowIfInvalid(def, result, Strategy.ValidateMetadata(def, result));
+        var txn = _hooks.For(def.Kind) is { } hooks
+            ? await hooks.BeforeUpdateAsync(result, current.Object, subresource, dryRun == DryRunMode.All, ct).ConfigureAwait(false)
+            : new AllocationTransaction();
         var rv = current.ModRevision.ToString(System.Globalization.CultureInfo.InvariantCulture);
         Meta.Of(result)["resourceVersion"] = rv;
-        if (JsonNode.DeepEquals(result, current.Object))
+        if (JsonNode.DeepEquals(result, current.Object) || dryRun == DryRunMode.All)
         {
+            await txn.RevertAsync(CancellationToken.None).ConfigureAwait(false);
             // A no-op update writes nothing and keeps the resourceVersion, as upstream.
-            return current.Object;
-        }
-        if (dryRun == DryRunMode.All)
-        {
-            return result;
+            return dryRun == DryRunMode.All ? result : current.Object;
         }
         try
         {
             if (Meta.IsDeleting(result) && !Meta.HasFinalizers(result) && ObjectDeleter.FinishesDeletion(def, result))
             {
-                await _objects.DeleteAsync(def, Meta.Namespace(result), name, current.ModRevision, ct).ConfigureAwait(false);
+                await txn.RevertAsync(CancellationToken.None).ConfigureAwait(false);
+                await _deleter.RemoveAsync(def, current, ct).ConfigureAwait(false);
                 return result;
             }
             var stored = await _objects.UpdateAsync(def, result, current.ModRevision, ct).ConfigureAwait(false);
+            await txn.CommitAsync(CancellationToken.None).ConfigureAwait(false);
             return stored.Object;
         }
         catch (StoreException e)
         {
+            await txn.RevertAsync(CancellationToken.None).ConfigureAwait(false);
             throw ObjectStore.Translate(e, def, name);
         }
     }

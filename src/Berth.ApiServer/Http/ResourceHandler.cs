@@ -18,13 +18,15 @@ public sealed partial class ResourceHandler
     private readonly ObjectStore _objects;
     private readonly TimeProvider _time;
     private readonly ObjectDeleter _deleter;
+    private readonly ObjectHooks _hooks;
 
-    public ResourceHandler(ResourceCatalog catalog, ObjectStore objects, TimeProvider time, ObjectDeleter deleter)
+    public ResourceHandler(ResourceCatalog catalog, ObjectStore objects, TimeProvider time, ObjectDeleter deleter, ObjectHooks hooks)
     {
         _catalog = catalog;
         _objects = objects;
         _time = time;
         _deleter = deleter;
+        _hooks = hooks;
     }
 
     public async Task HandleAsync(HttpContext http, RequestInfo info)

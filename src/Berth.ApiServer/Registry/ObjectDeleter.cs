@@ -15,11 +15,13 @@ public sealed class ObjectDeleter
 
     private readonly ObjectStore _objects;
     private readonly TimeProvider _time;
+    private readonly ObjectHooks _hooks;
 
-    public ObjectDeleter(ObjectStore objects, TimeProvider time)
+    public ObjectDeleter(ObjectStore objects, TimeProvider time, ObjectHooks hooks)
     {
         _objects = objects;
         _time = time;
+        _hooks = hooks;
     }
 
     /// <summary>Deletes or marks one object; returns what the DELETE response shows.</summary>
@@ -80,7 +82,7 @@ public sealed class ObjectDeleter
             if (def.Kind != "Namespace" && !Meta.HasFinalizers(marked) && grace == 0)
             {
                 // A pod whose grace period is already over goes at once.
-                await RemoveAsync(def, current, name, ct).ConfigureAwait(false);
+                await RemoveAsync(def, current, ct).ConfigureAwait(false);
                 return new DeleteResult(marked, Pending: false);
             }
             try
@@ -97,12 +99,14 @@ public sealed class ObjectDeleter
         {
             return new DeleteResult(obj, Pending: false);
         }
-        await RemoveAsync(def, current, name, ct).ConfigureAwait(false);
+        await RemoveAsync(def, current, ct).ConfigureAwait(false);
         return new DeleteResult(obj, Pending: false);
     }
 
-    private async Task RemoveAsync(ResourceDefinition def, StoredObject current, string name, CancellationToken ct)
+    /// <summary>Removes the object from the store (guarded by its revision), then runs the kind's after-delete hook.</summary>
+    public async Task RemoveAsync(ResourceDefinition def, StoredObject current, CancellationToken ct)
     {
+        var name = Meta.Name(current.Object)!;
         try
         {
             await _objects.DeleteAsync(def, Meta.Namespace(current.Object), name, current.ModRevision, ct).ConfigureAwait(false);
@@ -110,6 +114,11 @@ public sealed class ObjectDeleter
         catch (StoreException e)
         {
             throw ObjectStore.Translate(e, def, name);
+        }
+        if (_hooks.For(def.Kind) is { } hooks)
+        {
+            // The object is gone whatever happens to the caller now, so its clean-up must not be cancelled half-way.
+            await hooks.AfterDeleteAsync(current.Object, CancellationToken.None).ConfigureAwait(false);
         }
     }
 
