@@ -117,6 +117,7 @@ internal sealed class EndToEndSuite : IAsyncDisposable
         await ListLatencyAsync(loaded).ConfigureAwait(false);
         await WatchLatencyAsync(loaded).ConfigureAwait(false);
         await RestartWithObjectsAsync(loaded).ConfigureAwait(false);
+        await ServiceCreatesAsync().ConfigureAwait(false);
         Log($"done in {_clock.Elapsed.TotalSeconds:F0} s");
         return Render();
     }
@@ -352,6 +353,65 @@ internal sealed class EndToEndSuite : IAsyncDisposable
         }
         return sb.ToString();
     }
+
+    // 6. Service creates, which allocate a cluster IP and a nodePort (two more durable store writes each), against
+    // ConfigMap creates of the same count and concurrency on the same server; then checks nothing was handed out twice.
+    private const int ServiceCount = 2000;
+    private const int ServiceConcurrency = 16;
+
+    private async Task ServiceCreatesAsync()
+    {
+        var server = await StartAsync(NewDataDir()).ConfigureAwait(false);
+        try
+        {
+            using var client = server.CreateClient(ServiceConcurrency);
+            await LoadGenerator.WarmUpAsync(client, ServiceConcurrency, _ct).ConfigureAwait(false);
+            var configMaps = await LoadGenerator.RunAsync(ServiceCount, ServiceConcurrency, s_createCap,
+                (i, ct) => Http.SendJsonAsync(client, HttpMethod.Post, ConfigMaps, ConfigMap(i), null, ct), _ct).ConfigureAwait(false);
+            var services = await LoadGenerator.RunAsync(ServiceCount, ServiceConcurrency, s_createCap,
+                (i, ct) => Http.SendJsonAsync(client, HttpMethod.Post, "/api/v1/namespaces/default/services", NodePortService(i), null, ct), _ct).ConfigureAwait(false);
+            Observe(configMaps, "ConfigMap creates before Service creates");
+            Observe(services, "NodePort Service creates");
+
+            var (ips, ports, count) = await DistinctAllocationsAsync(client).ConfigureAwait(false);
+            if (ips != count || ports != count)
+            {
+                _observations.Add($"allocations not distinct: {count} Services, {ips} distinct cluster IPs, {ports} distinct nodePorts");
+            }
+            _table.Add("6a", $"Create NodePort Service (allocates a cluster IP and a nodePort), {ServiceConcurrency} connections",
+                ResultTable.Rate(services.PerSecond), $"{ResultTable.Rate(configMaps.PerSecond)} (create ConfigMap, same server)",
+                ResultTable.Ratio(services.PerSecond, configMaps.PerSecond),
+                $"{Describe(services)}; ConfigMaps p50 {ResultTable.Ms(configMaps.Latencies.Median)}, p99 {ResultTable.Ms(configMaps.Latencies.Percentile(99))}; {ips:N0} distinct IPs and {ports:N0} distinct nodePorts for {count:N0} Services");
+            Log($"service creates x{ServiceConcurrency}: {ResultTable.Rate(services.PerSecond)} ({Describe(services)}); configmaps {ResultTable.Rate(configMaps.PerSecond)}");
+        }
+        finally
+        {
+            await StopAsync(server).ConfigureAwait(false);
+            DeleteDir(server.DataDir);
+        }
+    }
+
+    private async Task<(int Ips, int Ports, int Count)> DistinctAllocationsAsync(HttpClient client)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/v1/namespaces/default/services?labelSelector=app%3Dbench");
+        using var response = await client.SendAsync(request, _ct).ConfigureAwait(false);
+        response.EnsureSuccessStatusCode();
+        using var doc = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(_ct).ConfigureAwait(false), cancellationToken: _ct).ConfigureAwait(false);
+        var ips = new HashSet<string>(StringComparer.Ordinal);
+        var ports = new HashSet<int>();
+        var count = 0;
+        foreach (var item in doc.RootElement.GetProperty("items").EnumerateArray())
+        {
+            count++;
+            var spec = item.GetProperty("spec");
+            ips.Add(spec.GetProperty("clusterIP").GetString()!);
+            ports.Add(spec.GetProperty("ports")[0].GetProperty("nodePort").GetInt32());
+        }
+        return (ips.Count, ports.Count, count);
+    }
+
+    private static string NodePortService(int i) =>
+        $$$"""{"apiVersion":"v1","kind":"Service","metadata":{"name":"svc-{{{i.ToString("D5", CultureInfo.InvariantCulture)}}}","labels":{"app":"bench"}},"spec":{"type":"NodePort","selector":{"app":"bench","shard":"s{{{i % 16}}}"},"ports":[{"name":"http","port":80,"targetPort":8080}]}}""";
 
     private static string ConfigMap(int i) =>
         $$$"""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"{{{Name(i)}}}","labels":{"app":"bench","shard":"s{{{i % 16}}}"}},"data":{"key":"value-{{{i}}}","config.yaml":"replicas: 3\nimage: example/app:1.0\nport: 8080\n"}}""";
