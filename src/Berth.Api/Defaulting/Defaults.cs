@@ -5,7 +5,8 @@ namespace Berth.Api.Defaulting;
 /// <summary>
 /// The defaults the upstream API server fills in when an object is written (pkg/apis/core/v1/defaults.go,
 /// pkg/apis/apps/v1/defaults.go), so that what a client reads back is what a real cluster would show.
-/// Idempotent: applying them twice changes nothing. Service defaulting comes with the Service semantics.
+/// Idempotent: applying them twice changes nothing. Service IP families are not defaulted here: they depend on the
+/// cluster's configured families and are filled in when the Service is stored (<see cref="Validation.ServiceIPFamilies"/>).
 /// Endpoints and EndpointSlice port protocols are left as written: they sit in lists kubectl replaces whole, so a
 /// defaulted field there would make every `kubectl apply` of an unchanged manifest report "configured".
 /// </summary>
@@ -15,6 +16,9 @@ public static class Defaults
 
     // 0644, the mode upstream gives projected files when none is asked for.
     private const int DefaultFileMode = 420;
+
+    // v1.DefaultClientIPServiceAffinitySeconds: three hours.
+    private const int DefaultClientIPAffinitySeconds = 10800;
 
     public static void Apply(object obj)
     {
@@ -33,6 +37,54 @@ public static class Defaults
             case PersistentVolumeClaim { Spec: { } claim }:
                 claim.VolumeMode ??= "Filesystem";
                 break;
+            case Service service:
+                Apply(service);
+                break;
+        }
+    }
+
+    // SetDefaults_Service (pkg/apis/core/v1/defaults.go). Upstream's spec is a value, never absent, so neither is ours.
+    private static void Apply(Service service)
+    {
+        var spec = service.Spec ??= new ServiceSpec();
+        spec.SessionAffinity = string.IsNullOrEmpty(spec.SessionAffinity) ? "None" : spec.SessionAffinity;
+        if (spec.SessionAffinity == "None")
+        {
+            spec.SessionAffinityConfig = null;
+        }
+        if (spec.SessionAffinity == "ClientIP" && spec.SessionAffinityConfig?.ClientIP?.TimeoutSeconds is null)
+        {
+            spec.SessionAffinityConfig = new SessionAffinityConfig { ClientIP = new ClientIPConfig { TimeoutSeconds = DefaultClientIPAffinitySeconds } };
+        }
+        spec.Type = string.IsNullOrEmpty(spec.Type) ? "ClusterIP" : spec.Type;
+        foreach (var port in spec.Ports ?? [])
+        {
+            port.Protocol = string.IsNullOrEmpty(port.Protocol) ? "TCP" : port.Protocol;
+            // Unset, 0 and "" all mean "the same as port".
+            if (port.TargetPort is not { } target || target == IntOrString.FromInt32(0) || target == IntOrString.FromString(""))
+            {
+                port.TargetPort = IntOrString.FromInt32(port.Port ?? 0);
+            }
+        }
+        var externallyAccessible = spec.Type is "NodePort" or "LoadBalancer" || (spec.Type == "ClusterIP" && spec.ExternalIPs is { Count: > 0 });
+        if (externallyAccessible && string.IsNullOrEmpty(spec.ExternalTrafficPolicy))
+        {
+            spec.ExternalTrafficPolicy = "Cluster";
+        }
+        if (spec.Type is "ClusterIP" or "NodePort" or "LoadBalancer")
+        {
+            spec.InternalTrafficPolicy ??= "Cluster";
+        }
+        if (spec.Type == "LoadBalancer")
+        {
+            spec.AllocateLoadBalancerNodePorts ??= true;
+            foreach (var ingress in service.Status?.LoadBalancer?.Ingress ?? [])
+            {
+                if (!string.IsNullOrEmpty(ingress.Ip))
+                {
+                    ingress.IpMode ??= "VIP";
+                }
+            }
         }
     }
 

@@ -34,7 +34,23 @@ public sealed record FieldError(string Type, string Field, string Detail, string
 
     public static FieldError Invalid(string field, long value, string detail) => new("Invalid value", field, detail, value.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
+    /// <summary>An Invalid error for a value that is not a plain string or integer (a list, a nil pointer, a struct).</summary>
+    public static FieldError Invalid(string field, GoValue value, string detail) => new("Invalid value", field, detail, value.Text);
+
     public static FieldError Forbidden(string field, string detail) => new("Forbidden", field, detail);
+
+    public static FieldError Duplicate(string field, string value) => new("Duplicate value", field, "", Quote(value));
+
+    public static FieldError Duplicate(string field, long value) => Duplicate(field, GoValue.Int(value));
+
+    public static FieldError Duplicate(string field, GoValue value) => new("Duplicate value", field, "", value.Text);
+
+    /// <summary>`Unsupported value: "X": supported values: "A", "B"`; upstream passes the supported values sorted.</summary>
+    public static FieldError NotSupported(string field, string value, IEnumerable<string> supported)
+    {
+        var detail = string.Join(", ", supported.Select(Quote));
+        return new("Unsupported value", field, detail.Length == 0 ? "" : "supported values: " + detail, Quote(value));
+    }
 
     public static FieldError TooLong(string field, int max) => new("Too long", field, $"may not be more than {max} bytes");
 
