@@ -33,16 +33,19 @@ public static class ServiceRules
     };
 
     /// <summary>Reachable from outside the cluster: NodePort, LoadBalancer, or a ClusterIP Service with externalIPs.</summary>
-    public static bool ExternallyAccessible(Service service) => service.Spec?.Type switch
+    public static bool ExternallyAccessible(Service service) => service.Spec is { } spec && ExternallyAccessible(spec);
+
+    public static bool ExternallyAccessible(ServiceSpec spec) => spec.Type switch
     {
         TypeNodePort or TypeLoadBalancer => true,
-        TypeClusterIP => service.Spec.ExternalIPs is { Count: > 0 },
+        TypeClusterIP => spec.ExternalIPs is { Count: > 0 },
         _ => false,
     };
 
     /// <summary>A LoadBalancer with externalTrafficPolicy Local gets a healthCheckNodePort.</summary>
-    public static bool NeedsHealthCheck(Service service) =>
-        service.Spec?.Type == TypeLoadBalancer && service.Spec.ExternalTrafficPolicy == "Local";
+    public static bool NeedsHealthCheck(Service service) => service.Spec is { } spec && NeedsHealthCheck(spec);
+
+    public static bool NeedsHealthCheck(ServiceSpec spec) => spec.Type == TypeLoadBalancer && spec.ExternalTrafficPolicy == "Local";
 
     public static bool IsHeadless(Service service) =>
         service.Spec?.ClusterIP == ClusterIPNone || service.Spec?.ClusterIPs is [ClusterIPNone, ..];

@@ -1,4 +1,5 @@
 using Berth.Api.Models;
+using Berth.Api.Services;
 
 namespace Berth.Api.Validation;
 
@@ -13,11 +14,11 @@ namespace Berth.Api.Validation;
 /// </summary>
 public static class ServiceValidation
 {
-    internal const string TypeClusterIP = "ClusterIP";
-    internal const string TypeNodePort = "NodePort";
-    internal const string TypeLoadBalancer = "LoadBalancer";
-    internal const string TypeExternalName = "ExternalName";
-    internal const string ClusterIPNone = "None";
+    internal const string TypeClusterIP = ServiceRules.TypeClusterIP;
+    internal const string TypeNodePort = ServiceRules.TypeNodePort;
+    internal const string TypeLoadBalancer = ServiceRules.TypeLoadBalancer;
+    internal const string TypeExternalName = ServiceRules.TypeExternalName;
+    internal const string ClusterIPNone = ServiceRules.ClusterIPNone;
     internal const string IPv4 = "IPv4";
     internal const string IPv6 = "IPv6";
     internal const string SingleStack = "SingleStack";
@@ -172,7 +173,7 @@ public static class ServiceValidation
         var spec = SpecOf(service);
         var errors = new List<FieldError>();
         var policy = spec.ExternalTrafficPolicy ?? "";
-        if (!ExternallyAccessible(spec))
+        if (!ServiceRules.ExternallyAccessible(spec))
         {
             if (policy.Length != 0)
             {
@@ -189,7 +190,7 @@ public static class ServiceValidation
         }
 
         var healthCheckNodePort = spec.HealthCheckNodePort ?? 0;
-        if (!NeedsHealthCheck(spec))
+        if (!ServiceRules.NeedsHealthCheck(spec))
         {
             if (healthCheckNodePort != 0)
             {
@@ -516,7 +517,7 @@ public static class ServiceValidation
     }
 
     private static List<FieldError> ValidateExternalTrafficFieldsUpdate(Service old, Service service) =>
-        NeedsHealthCheck(SpecOf(old)) && NeedsHealthCheck(SpecOf(service)) &&
+        ServiceRules.NeedsHealthCheck(SpecOf(old)) && ServiceRules.NeedsHealthCheck(SpecOf(service)) &&
         (SpecOf(old).HealthCheckNodePort ?? 0) != (SpecOf(service).HealthCheckNodePort ?? 0)
             ? [FieldError.Forbidden("spec.healthCheckNodePort", "field is immutable")]
             : [];
@@ -666,9 +667,4 @@ public static class ServiceValidation
     internal static ServiceSpec SpecOf(Service service) => service.Spec ?? new ServiceSpec();
 
     internal static bool IsHeadless(ServiceSpec spec) => spec.ClusterIPs is [ClusterIPNone];
-
-    private static bool ExternallyAccessible(ServiceSpec spec) =>
-        spec.Type is TypeLoadBalancer or TypeNodePort || (spec.Type == TypeClusterIP && spec.ExternalIPs is { Count: > 0 });
-
-    private static bool NeedsHealthCheck(ServiceSpec spec) => spec.Type == TypeLoadBalancer && spec.ExternalTrafficPolicy == "Local";
 }

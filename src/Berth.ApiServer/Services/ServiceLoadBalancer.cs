@@ -158,6 +158,7 @@ public sealed partial class ServiceLoadBalancer : BackgroundService
             try
             {
                 await _network.LoadBalancerAddresses.AllocateAsync(requested, owner, dryRun: false, ct).ConfigureAwait(false);
+                await RecordEventAsync(current, "IPAllocated", $"Assigned IP [\"{requested}\"]", ct, warning: false).ConfigureAwait(false);
                 return requested;
             }
             catch (AllocationException e)
