@@ -84,12 +84,15 @@ public static class ApiServerHost
         app.Run(router.InvokeAsync);
 
         await Bootstrap.EnsureClusterObjectsAsync(app.Services.GetRequiredService<ObjectStore>(), catalog, TimeProvider.System, ct).ConfigureAwait(false);
-        // Allocations must match the stored Services before the first request can allocate.
-        await app.Services.GetRequiredService<AllocationRepair>().RunAsync(ct).ConfigureAwait(false);
+        // The pools must match the stored Services before anything allocates. The repair runs while the listener
+        // starts (its first typed decode is most of its cost); allocating waits for network.Ready.
+        var repair = Task.Run(() => app.Services.GetRequiredService<AllocationRepair>().RunAsync(ct), ct);
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var url = ListeningUrl(app, options);
             Kubeconfig.Write(options.KubeconfigPath, url, credentials.CaPem, credentials.Token);
+            // A repair that failed (an unreadable store) is reported here; allocating writes then fail with it too.
+            repair.GetAwaiter().GetResult();
             // Synchronous on purpose: when StartAsync returns, default/kubernetes already points at this server.
             var uri = new Uri(url);
             app.Services.GetRequiredService<SystemServices>()

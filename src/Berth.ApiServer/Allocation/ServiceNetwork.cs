@@ -13,6 +13,7 @@ public sealed class ServiceNetwork
     public static readonly string[] NodePortProtocols = ["TCP", "UDP", "SCTP"];
 
     private readonly Dictionary<string, AllocationPool> _nodePorts;
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ServiceNetwork(IStore store, string serviceCidr, string nodePortRange, string loadBalancerPool)
     {
@@ -55,6 +56,24 @@ public sealed class ServiceNetwork
 
     public AllocationPool? NodePortPool(string? protocol) =>
         _nodePorts.GetValueOrDefault(string.IsNullOrEmpty(protocol) ? "TCP" : protocol);
+
+    /// <summary>
+    /// Completes once the pools agree with the stored Services (set by the start-up repair, which runs while
+    /// the listener starts); allocating for a request waits for it.
+    /// </summary>
+    public Task Ready => _ready.Task;
+
+    public void SetReady(Exception? failure = null)
+    {
+        if (failure is null)
+        {
+            _ready.TrySetResult();
+        }
+        else
+        {
+            _ready.TrySetException(failure);
+        }
+    }
 
     public async Task LoadAsync(CancellationToken ct)
     {

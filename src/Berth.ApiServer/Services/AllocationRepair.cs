@@ -30,7 +30,22 @@ public sealed partial class AllocationRepair
         _logger = logger;
     }
 
+    /// <summary>Repairs, then opens the pools for requests (<see cref="ServiceNetwork.Ready"/>), also when it fails.</summary>
     public async Task RunAsync(CancellationToken ct)
+    {
+        try
+        {
+            await RepairAsync(ct).ConfigureAwait(false);
+            _network.SetReady();
+        }
+        catch (Exception e)
+        {
+            _network.SetReady(e);
+            throw;
+        }
+    }
+
+    private async Task RepairAsync(CancellationToken ct)
     {
         await _network.LoadAsync(ct).ConfigureAwait(false);
         var (items, _) = await _objects.ListAsync(_serviceDef, null, ct).ConfigureAwait(false);

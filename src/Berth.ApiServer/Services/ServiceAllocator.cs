@@ -28,6 +28,7 @@ public sealed class ServiceAllocator
     /// <summary>allocateCreate: IP families, cluster IPs, node ports and the health-check node port of a new Service.</summary>
     public async Task<AllocationTransaction> AllocateCreateAsync(Service service, bool dryRun, CancellationToken ct)
     {
+        await _network.Ready.WaitAsync(ct).ConfigureAwait(false);
         ThrowIfInvalid(service, ServiceIPFamilies.Apply(service, null, _network.Families));
         var txn = new AllocationTransaction();
         try
@@ -53,6 +54,7 @@ public sealed class ServiceAllocator
     /// <summary>allocateUpdate: what a changed Service (type, ports, policy) needs and what it gives back.</summary>
     public async Task<AllocationTransaction> AllocateUpdateAsync(Service service, Service old, bool dryRun, CancellationToken ct)
     {
+        await _network.Ready.WaitAsync(ct).ConfigureAwait(false);
         ThrowIfInvalid(service, ServiceIPFamilies.Apply(service, old, _network.Families));
         var txn = new AllocationTransaction();
         try
@@ -80,6 +82,7 @@ public sealed class ServiceAllocator
     /// <summary>releaseAllocatedResources: everything a deleted Service held, including its load-balancer address.</summary>
     public async Task ReleaseAsync(Service service, CancellationToken ct)
     {
+        await _network.Ready.WaitAsync(ct).ConfigureAwait(false);
         var owner = OwnerOf(service);
         foreach (var (pool, value) in Holdings(service))
         {

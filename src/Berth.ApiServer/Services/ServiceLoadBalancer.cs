@@ -59,6 +59,7 @@ public sealed partial class ServiceLoadBalancer : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        await _network.Ready.WaitAsync(stoppingToken).ConfigureAwait(false);
         var worker = WorkAsync(stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
