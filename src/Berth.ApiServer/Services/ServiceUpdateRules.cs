@@ -64,7 +64,9 @@ internal static class ServiceUpdateRules
                 spec.ClusterIPs = [.. oldSpec.ClusterIPs];
             }
         }
-        if (ServiceRules.NeedsNodePorts(old) && ServiceRules.NeedsNodePorts(service))
+        // Only where node ports are allocated by default: with allocateLoadBalancerNodePorts false, leaving them out
+        // of an update is how a client gives them back (upstream rest.go needsNodePort).
+        if (ServiceRules.ShouldAllocateNodePorts(old) && ServiceRules.ShouldAllocateNodePorts(service))
         {
             // Ports already used by the new object can't be patched in again; match the rest by port name.
             var used = NodePorts(service).ToHashSet();
