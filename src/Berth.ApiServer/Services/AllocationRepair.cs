@@ -50,9 +50,10 @@ public sealed partial class AllocationRepair
         await _network.LoadAsync(ct).ConfigureAwait(false);
         var (items, _) = await _objects.ListAsync(_serviceDef, null, ct).ConfigureAwait(false);
         var wanted = new HashSet<(string Pool, string Value, string Uid)>();
-        foreach (var item in items)
+        var services = items.Select(i => KubeJson.Deserialize<Service>(i.Object)).ToList();
+        var live = services.Select(s => s.Metadata?.Uid ?? "").ToHashSet(StringComparer.Ordinal);
+        foreach (var service in services)
         {
-            var service = KubeJson.Deserialize<Service>(item.Object);
             var owner = ServiceAllocator.OwnerOf(service);
             var holdings = _allocator.Holdings(service).ToList();
             if (ServiceLoadBalancer.IsOurs(service))
@@ -78,8 +79,17 @@ public sealed partial class AllocationRepair
                         LogOutOfRange(pool.Name, value, owner.ToString(), e.Message);
                     }
                 }
+                else if (holder.Uid != owner.Uid && !live.Contains(holder.Uid))
+                {
+                    // Recorded for a Service that is gone, used by one that exists: it belongs to the living one.
+                    await pool.ReleaseAsync(value, holder, ct).ConfigureAwait(false);
+                    await pool.RestoreAsync(value, owner, ct).ConfigureAwait(false);
+                    LogRestored(pool.Name, value, owner.ToString());
+                }
                 else if (holder.Uid != owner.Uid)
                 {
+                    // Two stored Services claim it; the recorded one keeps it, and it is never released here.
+                    wanted.Add((pool.Name, value, holder.Uid));
                     LogConflict(pool.Name, value, owner.ToString(), holder.ToString());
                 }
             }
