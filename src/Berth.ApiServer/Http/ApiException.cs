@@ -107,7 +107,18 @@ public sealed class ApiException : Exception
                 var array = new JsonArray();
                 foreach (var c in Causes)
                 {
-                    array.Add(new JsonObject { ["reason"] = c.Reason, ["message"] = c.Message, ["field"] = c.Field });
+                    // Go's omitempty: an internal error's cause carries only its message.
+                    var cause = new JsonObject();
+                    if (c.Reason.Length > 0)
+                    {
+                        cause["reason"] = c.Reason;
+                    }
+                    cause["message"] = c.Message;
+                    if (c.Field.Length > 0)
+                    {
+                        cause["field"] = c.Field;
+                    }
+                    array.Add(cause);
                 }
                 details["causes"] = array;
             }

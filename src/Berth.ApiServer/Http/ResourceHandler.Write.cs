@@ -38,14 +38,15 @@ public sealed partial class ResourceHandler
         {
             await EnsureNamespaceAcceptsAsync(def, Meta.Namespace(obj)!, name, ct).ConfigureAwait(false);
         }
-        if (await _objects.GetAsync(def, Meta.Namespace(obj), name, ct).ConfigureAwait(false) is not null)
+        var hooks = _hooks.For(def.Kind);
+        // A dry run never reaches the store, and a kind with hooks would allocate for a name that is taken: both
+        // check first. Other creates let the store's create-if-absent say AlreadyExists, saving a read.
+        if ((hooks is not null || dryRun == DryRunMode.All) &&
+            await _objects.GetAsync(def, Meta.Namespace(obj), name, ct).ConfigureAwait(false) is not null)
         {
-            // Checked before any allocation, so a create of an existing name costs nothing and says AlreadyExists.
             throw ApiException.AlreadyExists(def.QualifiedResource, name);
         }
-        var txn = _hooks.For(def.Kind) is { } hooks
-            ? await hooks.BeforeCreateAsync(obj, dryRun == DryRunMode.All, ct).ConfigureAwait(false)
-            : null;
+        var txn = hooks is null ? null : await hooks.BeforeCreateAsync(obj, dryRun == DryRunMode.All, ct).ConfigureAwait(false);
         if (dryRun == DryRunMode.All)
         {
             return obj;

@@ -37,7 +37,7 @@ public sealed partial class ServiceLoadBalancer : BackgroundService
     private readonly ILogger<ServiceLoadBalancer> _logger;
     private readonly ResourceDefinition _serviceDef;
     private readonly ResourceDefinition _eventDef;
-    // The last event message per Service uid: a Service that keeps failing the same way is reported once.
+    // The last event message per Service (namespace/name): one that keeps failing the same way is reported once.
     private readonly Dictionary<string, string> _lastEvent = new(StringComparer.Ordinal);
     private readonly Channel<(string Namespace, string Name)> _queue = Channel.CreateUnbounded<(string, string)>(new UnboundedChannelOptions { SingleReader = true });
 
@@ -121,22 +121,21 @@ public sealed partial class ServiceLoadBalancer : BackgroundService
         var current = await _objects.GetAsync(_serviceDef, ns, name, ct).ConfigureAwait(false);
         if (current is null)
         {
-            return; // Deleting a Service released its address already (ServiceAllocator.ReleaseAsync).
+            // Deleting a Service released its address already (ServiceAllocator.ReleaseAsync).
+            _lastEvent.Remove($"{ns}/{name}");
+            return;
         }
         var service = KubeJson.Deserialize<Service>(current.Object);
         var owner = ServiceAllocator.OwnerOf(service);
         var held = HeldBy(owner);
         if (!IsOurs(service) || Meta.IsDeleting(current.Object))
         {
+            // Not (or no longer) ours: give back what we held. The status is not ours to write: a type change
+            // clears the ingress itself (ServiceUpdateRules), and another class's controller owns its own.
             foreach (var ip in held)
             {
                 await _network.LoadBalancerAddresses.ReleaseAsync(ip, owner, ct).ConfigureAwait(false);
             }
-            if (IsOurs(service) is false && service.Spec?.Type == ServiceRules.TypeLoadBalancer)
-            {
-                return; // Another implementation's Service: its status is not ours to touch.
-            }
-            await WriteIngressAsync(current, null, ct).ConfigureAwait(false);
             return;
         }
         var address = await ChooseAddressAsync(current, service, owner, held, ct).ConfigureAwait(false);
@@ -219,12 +218,12 @@ public sealed partial class ServiceLoadBalancer : BackgroundService
     private async Task RecordEventAsync(StoredObject current, string reason, string message, CancellationToken ct, bool warning = true)
     {
         var obj = current.Object;
-        var uid = Meta.String(obj, "uid") ?? "";
-        if (_lastEvent.TryGetValue(uid, out var last) && last == message)
+        var key = $"{Meta.Namespace(obj)}/{Meta.Name(obj)}";
+        if (_lastEvent.TryGetValue(key, out var last) && last == message)
         {
             return;
         }
-        _lastEvent[uid] = message;
+        _lastEvent[key] = message;
         var now = _time.GetUtcNow();
         var name = $"{Meta.Name(obj)}.{now.ToUnixTimeMilliseconds().ToString("x", CultureInfo.InvariantCulture)}{Random.Shared.Next(0x1000):x3}";
         var ev = new JsonObject
