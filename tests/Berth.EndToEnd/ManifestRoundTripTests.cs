@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Berth.Api.Serialization;
+using Berth.Tests;
 
 namespace Berth.EndToEnd;
 
@@ -23,7 +24,7 @@ public sealed class ManifestRoundTripTests : IClassFixture<ServerFixture>
     public static TheoryData<string> Manifests()
     {
         var data = new TheoryData<string>();
-        var root = Path.Combine(TestDirectories.SharedDir, "testdata", "kia-ch11");
+        var root = SharedTestData.Path("kia-ch11");
         foreach (var file in Directory.EnumerateFiles(root, "*.yaml", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
         {
             var relative = Path.GetRelativePath(root, file);
@@ -41,7 +42,7 @@ public sealed class ManifestRoundTripTests : IClassFixture<ServerFixture>
     [MemberData(nameof(RefusedManifests))]
     public async Task Apply_ManifestThisClusterCannotServe_RefusedWithUpstreamMessage(string relativePath)
     {
-        var file = Path.Combine(TestDirectories.SharedDir, "testdata", "kia-ch11", relativePath);
+        var file = SharedTestData.Path("kia-ch11", relativePath);
         var ns = "m-" + Guid.NewGuid().ToString("N")[..10];
         using var kubectl = _server.Kubectl();
         await kubectl.OkAsync($"create namespace {ns}");
@@ -55,7 +56,7 @@ public sealed class ManifestRoundTripTests : IClassFixture<ServerFixture>
     [MemberData(nameof(Manifests))]
     public async Task Apply_RealManifest_RoundTripsAndReappliesUnchanged(string relativePath)
     {
-        var file = Path.Combine(TestDirectories.SharedDir, "testdata", "kia-ch11", relativePath);
+        var file = SharedTestData.Path("kia-ch11", relativePath);
         var ns = "m-" + Guid.NewGuid().ToString("N")[..10];
         using var kubectl = _server.Kubectl();
         await kubectl.OkAsync($"create namespace {ns}");

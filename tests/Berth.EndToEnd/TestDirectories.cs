@@ -1,6 +1,6 @@
 namespace Berth.EndToEnd;
 
-/// <summary>Temp dirs, the built berth binary, and the shared test data, found the same way locally and in CI.</summary>
+/// <summary>Temp dirs and the repository, found the same way locally and in CI.</summary>
 public static class TestDirectories
 {
     public static string Create(string prefix)
@@ -28,10 +28,6 @@ public static class TestDirectories
             .Cast<System.Reflection.AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "RepoRoot")?.Value
         ?? throw new InvalidOperationException("cannot find the repository root (Berth.slnx) above " + AppContext.BaseDirectory);
 
-    /// <summary>The shared/ folder beside the repository (the CI layout), or BERTH_SHARED_DIR.</summary>
-    public static string SharedDir { get; } = Environment.GetEnvironmentVariable("BERTH_SHARED_DIR") is { Length: > 0 } env ? env
-        : FindUp(RepoRoot, d => Directory.Exists(Path.Combine(d, "shared", "testdata"))) is { } parent ? Path.Combine(parent, "shared")
-        : throw new InvalidOperationException("cannot find shared/testdata beside the repository; set BERTH_SHARED_DIR");
 
     private static string? FindUp(string start, Func<string, bool> match)
     {

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Berth.Api.Models;
 using Berth.Api.Serialization;
 using Berth.Api.Tests.Serialization;
+using Berth.Tests;
 
 namespace Berth.Api.Tests.Models;
 
@@ -27,7 +28,7 @@ public sealed class ManifestRoundTripTests
     public static TheoryData<string, int> Documents()
     {
         var data = new TheoryData<string, int>();
-        var root = TestPaths.TestData("kia-ch11");
+        var root = SharedTestData.Path("kia-ch11");
         foreach (var file in Directory.EnumerateFiles(root, "*.yaml", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
         {
             var count = YamlJson.ParseDocuments(File.ReadAllText(file)).Count;
@@ -50,7 +51,7 @@ public sealed class ManifestRoundTripTests
     [MemberData(nameof(Documents))]
     public void RoundTrip_KiaManifest_NothingLostNothingAdded(string file, int index)
     {
-        var input = YamlJson.ParseDocuments(File.ReadAllText(TestPaths.TestData("kia-ch11", file)))[index];
+        var input = YamlJson.ParseDocuments(File.ReadAllText(SharedTestData.Path("kia-ch11", file)))[index];
         var type = s_kinds[((string)input["apiVersion"]!, (string)input["kind"]!)];
 
         var model = KubeJson.Deserialize(input, type);
@@ -65,7 +66,7 @@ public sealed class ManifestRoundTripTests
     [MemberData(nameof(Documents))]
     public void FindUnknownFields_KiaManifest_None(string file, int index)
     {
-        var input = YamlJson.ParseDocuments(File.ReadAllText(TestPaths.TestData("kia-ch11", file)))[index];
+        var input = YamlJson.ParseDocuments(File.ReadAllText(SharedTestData.Path("kia-ch11", file)))[index];
         var type = s_kinds[((string)input["apiVersion"]!, (string)input["kind"]!)];
 
         Assert.Empty(UnknownFieldDetector.FindUnknownFields(input, type));
