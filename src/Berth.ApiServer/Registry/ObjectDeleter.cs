@@ -24,8 +24,46 @@ public sealed class ObjectDeleter
         _hooks = hooks;
     }
 
-    /// <summary>Deletes or marks one object; returns what the DELETE response shows.</summary>
+    /// <summary>
+    /// Deletes or marks one object; returns what the DELETE response shows. A write that loses a race (a controller
+    /// updated the object meanwhile) is retried on the fresh object, preconditions checked again, as upstream's
+    /// GuaranteedUpdate does: a user's delete must not fail because something else wrote first.
+    /// </summary>
     public async Task<DeleteResult> DeleteAsync(ResourceDefinition def, StoredObject current, JsonObject? options, bool dryRun, CancellationToken ct)
+    {
+        while (true)
+        {
+            try
+            {
+                return await DeleteOnceAsync(def, current, options, dryRun, ct).ConfigureAwait(false);
+            }
+            catch (ConflictException)
+            {
+                var obj = current.Object;
+                current = await _objects.GetAsync(def, Meta.Namespace(obj), Meta.Name(obj)!, ct).ConfigureAwait(false)
+                    ?? throw ApiException.NotFound(def.QualifiedResource, Meta.Name(obj)!);
+            }
+            catch (StoreException e)
+            {
+                throw ObjectStore.Translate(e, def, Meta.Name(current.Object)!);
+            }
+        }
+    }
+
+    /// <summary>Removes the object from the store (guarded by its revision), then runs the kind's after-delete hook.</summary>
+    public async Task RemoveAsync(ResourceDefinition def, StoredObject current, CancellationToken ct)
+    {
+        try
+        {
+            await RemoveOnceAsync(def, current, ct).ConfigureAwait(false);
+        }
+        catch (StoreException e)
+        {
+            throw ObjectStore.Translate(e, def, Meta.Name(current.Object)!);
+        }
+    }
+
+    private async Task<DeleteResult> DeleteOnceAsync(ResourceDefinition def, StoredObject current, JsonObject? options, bool dryRun, CancellationToken ct)
     {
         var obj = current.Object;
         var name = Meta.Name(obj)!;
@@ -82,39 +120,23 @@ public sealed class ObjectDeleter
             if (def.Kind != "Namespace" && !Meta.HasFinalizers(marked) && grace == 0)
             {
                 // A pod whose grace period is already over goes at once.
-                await RemoveAsync(def, current, ct).ConfigureAwait(false);
+                await RemoveOnceAsync(def, current, ct).ConfigureAwait(false);
                 return new DeleteResult(marked, Pending: false);
             }
-            try
-            {
-                var stored = await _objects.UpdateAsync(def, marked, current.ModRevision, ct).ConfigureAwait(false);
-                return new DeleteResult(stored.Object, Pending: true);
-            }
-            catch (StoreException e)
-            {
-                throw ObjectStore.Translate(e, def, name);
-            }
+            var stored = await _objects.UpdateAsync(def, marked, current.ModRevision, ct).ConfigureAwait(false);
+            return new DeleteResult(stored.Object, Pending: true);
         }
         if (dryRun)
         {
             return new DeleteResult(obj, Pending: false);
         }
-        await RemoveAsync(def, current, ct).ConfigureAwait(false);
+        await RemoveOnceAsync(def, current, ct).ConfigureAwait(false);
         return new DeleteResult(obj, Pending: false);
     }
 
-    /// <summary>Removes the object from the store (guarded by its revision), then runs the kind's after-delete hook.</summary>
-    public async Task RemoveAsync(ResourceDefinition def, StoredObject current, CancellationToken ct)
+    private async Task RemoveOnceAsync(ResourceDefinition def, StoredObject current, CancellationToken ct)
     {
-        var name = Meta.Name(current.Object)!;
-        try
-        {
-            await _objects.DeleteAsync(def, Meta.Namespace(current.Object), name, current.ModRevision, ct).ConfigureAwait(false);
-        }
-        catch (StoreException e)
-        {
-            throw ObjectStore.Translate(e, def, name);
-        }
+        await _objects.DeleteAsync(def, Meta.Namespace(current.Object), Meta.Name(current.Object)!, current.ModRevision, ct).ConfigureAwait(false);
         if (_hooks.For(def.Kind) is { } hooks)
         {
             // The object is gone whatever happens to the caller now, so its clean-up must not be cancelled half-way.
