@@ -85,7 +85,6 @@ public sealed partial class ResourceHandler
         {
             throw ApiException.BadRequest($"the name of the object ({Meta.Name(obj)}) does not match the name on the URL ({info.Name})");
         }
-        var requested = Meta.String(obj, "resourceVersion");
         var current = await _objects.GetAsync(def, info.Namespace, info.Name!, ct).ConfigureAwait(false);
         if (current is null)
         {
@@ -98,55 +97,30 @@ public sealed partial class ResourceHandler
             await Respond.JsonAsync(http, 201, created).ConfigureAwait(false);
             return;
         }
-        JsonObject result;
-        if (requested is { Length: > 0 })
-        {
-            if (requested != current.ModRevision.ToString(System.Globalization.CultureInfo.InvariantCulture))
-            {
-                throw ApiException.ModifiedConflict(def.QualifiedResource, info.Name!);
-            }
-            result = await WriteUpdateAsync(def, current, obj, info.Subresource, dryRun, ct).ConfigureAwait(false);
-        }
-        else
-        {
-            // An update without a resourceVersion is unconditional: it lands on whatever is current.
-            result = await UpdateWithRetriesAsync(def, info, _ => (JsonObject)obj.DeepClone(), dryRun, ct).ConfigureAwait(false);
-        }
+        // A resourceVersion in the body must be the current one; without one the update lands on whatever is current.
+        var result = await UpdateWithRetriesAsync(def, info, _ => (JsonObject)obj.DeepClone(), dryRun, ct, current).ConfigureAwait(false);
         await Respond.JsonAsync(http, 200, result).ConfigureAwait(false);
     }
 
     /// <summary>
-    /// Applies an update computed from the current object, retrying on write conflicts when the caller did not pin a
-    /// resourceVersion (upstream GuaranteedUpdate).
+    /// Applies an update computed from the current object (<see cref="ObjectStore.GuaranteedAsync"/>): one that
+    /// pins a resourceVersion other than the current one is a 409, others retry on the fresh object.
     /// </summary>
-    private async Task<JsonObject> UpdateWithRetriesAsync(ResourceDefinition def, RequestInfo info,
-        Func<StoredObject, JsonObject> compute, DryRunMode dryRun, CancellationToken ct)
-    {
-        // Unpinned writes retry until they land, as upstream's GuaranteedUpdate does; the request's cancellation bounds it.
-        while (true)
+    private Task<JsonObject> UpdateWithRetriesAsync(ResourceDefinition def, RequestInfo info,
+        Func<StoredObject, JsonObject> compute, DryRunMode dryRun, CancellationToken ct, StoredObject? current = null) =>
+        _objects.GuaranteedAsync(def, info.Namespace, info.Name!, current, fresh =>
         {
-            var current = await GetRequiredAsync(def, info.Namespace, info.Name!, ct).ConfigureAwait(false);
-            var updated = compute(current);
+            var updated = compute(fresh);
             var requested = Meta.String(updated, "resourceVersion");
-            var pinned = requested is { Length: > 0 } && requested != current.ModRevision.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            if (pinned)
+            if (requested is { Length: > 0 } && requested != fresh.ModRevision.ToString(System.Globalization.CultureInfo.InvariantCulture))
             {
                 throw ApiException.ModifiedConflict(def.QualifiedResource, info.Name!);
             }
-            try
-            {
-                return await WriteUpdateAsync(def, current, updated, info.Subresource, dryRun, ct).ConfigureAwait(false);
-            }
-            catch (ApiException e) when (e.Reason == "Conflict" && requested is not { Length: > 0 })
-            {
-                // Someone wrote in between: recompute from the new state.
-            }
-        }
-    }
+            return WriteUpdateAsync(def, fresh, updated, info.Subresource, dryRun, ct);
+        }, ct);
 
     private async Task<JsonObject> WriteUpdateAsync(ResourceDefinition def, StoredObject current, JsonObject updated, string? subresource, DryRunMode dryRun, CancellationToken ct)
     {
-        var name = Meta.Name(current.Object)!;
         var errors = Strategy.ValidateMetadataUpdate(updated, current.Object);
         ThrowIfInvalid(def, updated, errors);
         var result = Strategy.PrepareForUpdate(def, updated, current.Object, subresource);
@@ -174,10 +148,11 @@ public sealed partial class ResourceHandler
             await txn.CommitAsync(CancellationToken.None).ConfigureAwait(false);
             return stored.Object;
         }
-        catch (StoreException e)
+        catch (StoreException)
         {
+            // Translated (or retried, for a conflict) by the caller's GuaranteedAsync loop.
             await txn.RevertAsync(CancellationToken.None).ConfigureAwait(false);
-            throw ObjectStore.Translate(e, def, name);
+            throw;
         }
     }
 

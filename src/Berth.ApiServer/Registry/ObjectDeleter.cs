@@ -25,43 +25,13 @@ public sealed class ObjectDeleter
     }
 
     /// <summary>
-    /// Deletes or marks one object; returns what the DELETE response shows. A write that loses a race (a controller
-    /// updated the object meanwhile) is retried on the fresh object, preconditions checked again, as upstream's
-    /// GuaranteedUpdate does: a user's delete must not fail because something else wrote first.
+    /// Deletes or marks one object; returns what the DELETE response shows. If something else wrote the object
+    /// meanwhile (a controller setting status), the delete starts over on the fresh object with the preconditions
+    /// checked again: a user's delete must not fail because another writer came first.
     /// </summary>
-    public async Task<DeleteResult> DeleteAsync(ResourceDefinition def, StoredObject current, JsonObject? options, bool dryRun, CancellationToken ct)
-    {
-        while (true)
-        {
-            try
-            {
-                return await DeleteOnceAsync(def, current, options, dryRun, ct).ConfigureAwait(false);
-            }
-            catch (ConflictException)
-            {
-                var obj = current.Object;
-                current = await _objects.GetAsync(def, Meta.Namespace(obj), Meta.Name(obj)!, ct).ConfigureAwait(false)
-                    ?? throw ApiException.NotFound(def.QualifiedResource, Meta.Name(obj)!);
-            }
-            catch (StoreException e)
-            {
-                throw ObjectStore.Translate(e, def, Meta.Name(current.Object)!);
-            }
-        }
-    }
-
-    /// <summary>Removes the object from the store (guarded by its revision), then runs the kind's after-delete hook.</summary>
-    public async Task RemoveAsync(ResourceDefinition def, StoredObject current, CancellationToken ct)
-    {
-        try
-        {
-            await RemoveOnceAsync(def, current, ct).ConfigureAwait(false);
-        }
-        catch (StoreException e)
-        {
-            throw ObjectStore.Translate(e, def, Meta.Name(current.Object)!);
-        }
-    }
+    public Task<DeleteResult> DeleteAsync(ResourceDefinition def, StoredObject current, JsonObject? options, bool dryRun, CancellationToken ct) =>
+        _objects.GuaranteedAsync(def, Meta.Namespace(current.Object), Meta.Name(current.Object)!, current,
+            fresh => DeleteOnceAsync(def, fresh, options, dryRun, ct), ct);
 
     private async Task<DeleteResult> DeleteOnceAsync(ResourceDefinition def, StoredObject current, JsonObject? options, bool dryRun, CancellationToken ct)
     {
@@ -120,7 +90,7 @@ public sealed class ObjectDeleter
             if (def.Kind != "Namespace" && !Meta.HasFinalizers(marked) && grace == 0)
             {
                 // A pod whose grace period is already over goes at once.
-                await RemoveOnceAsync(def, current, ct).ConfigureAwait(false);
+                await RemoveAsync(def, current, ct).ConfigureAwait(false);
                 return new DeleteResult(marked, Pending: false);
             }
             var stored = await _objects.UpdateAsync(def, marked, current.ModRevision, ct).ConfigureAwait(false);
@@ -130,11 +100,15 @@ public sealed class ObjectDeleter
         {
             return new DeleteResult(obj, Pending: false);
         }
-        await RemoveOnceAsync(def, current, ct).ConfigureAwait(false);
+        await RemoveAsync(def, current, ct).ConfigureAwait(false);
         return new DeleteResult(obj, Pending: false);
     }
 
-    private async Task RemoveOnceAsync(ResourceDefinition def, StoredObject current, CancellationToken ct)
+    /// <summary>
+    /// Removes the object from the store (guarded by its revision), then runs the kind's after-delete hook. Store
+    /// errors are thrown as they are, for the caller's <see cref="ObjectStore.GuaranteedAsync"/> loop.
+    /// </summary>
+    public async Task RemoveAsync(ResourceDefinition def, StoredObject current, CancellationToken ct)
     {
         await _objects.DeleteAsync(def, Meta.Namespace(current.Object), Meta.Name(current.Object)!, current.ModRevision, ct).ConfigureAwait(false);
         if (_hooks.For(def.Kind) is { } hooks)

@@ -50,6 +50,33 @@ public sealed class ObjectStore
     public Task<long> DeleteAsync(ResourceDefinition def, string? ns, string name, long expectedModRevision, CancellationToken ct) =>
         Store.DeleteAsync(def.StorageKey(ns, name), expectedModRevision, ct);
 
+    /// <summary>
+    /// Runs <paramref name="attempt"/> on the current object (<paramref name="current"/>, or read now) until its
+    /// guarded write lands, as upstream's GuaranteedUpdate does: a store <see cref="ConflictException"/> means
+    /// someone wrote in between, so the attempt starts over from the fresh object. A caller that pinned a
+    /// resourceVersion or uid checks it in the attempt and throws its own 409; other store errors become API errors.
+    /// </summary>
+    public async Task<T> GuaranteedAsync<T>(ResourceDefinition def, string? ns, string name, StoredObject? current,
+        Func<StoredObject, Task<T>> attempt, CancellationToken ct)
+    {
+        while (true)
+        {
+            current ??= await GetAsync(def, ns, name, ct).ConfigureAwait(false) ?? throw ApiException.NotFound(def.QualifiedResource, name);
+            try
+            {
+                return await attempt(current).ConfigureAwait(false);
+            }
+            catch (ConflictException)
+            {
+                current = null;
+            }
+            catch (StoreException e)
+            {
+                throw Translate(e, def, name);
+            }
+        }
+    }
+
     public static StoredObject Decode(ReadOnlyMemory<byte> value, long modRevision)
     {
         var obj = JsonNode.Parse(value.Span)!.AsObject();
