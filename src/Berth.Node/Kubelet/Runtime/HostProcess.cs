@@ -12,6 +12,8 @@ namespace Berth.Node.Kubelet.Runtime;
 public sealed class HostProcess : IAsyncDisposable
 {
     private static readonly TimeSpan s_disposeKillWait = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan s_sessionEndWait = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan s_sessionPollInterval = TimeSpan.FromMilliseconds(10);
 
     private readonly TaskCompletionSource<ProcessExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _gate = new();
@@ -49,11 +51,14 @@ public sealed class HostProcess : IAsyncDisposable
     /// <summary>The child's stderr; null with a tty (it writes to the terminal).</summary>
     public Stream? Stderr { get; }
 
-    /// <summary>Completes once the leader has been reaped, after what was left of its session was killed.</summary>
+    /// <summary>Completes once the leader has been reaped and what was left of its session killed and gone.</summary>
     public Task<ProcessExit> Exited => _exited.Task;
 
     /// <summary>Starts <paramref name="spec"/>; throws <see cref="ProcessStartException"/> when it cannot run.</summary>
-    public static HostProcess Start(ProcessSpec spec, TimeProvider? timeProvider = null)
+    public static HostProcess Start(ProcessSpec spec, TimeProvider? timeProvider = null) =>
+        Start(spec, timeProvider ?? TimeProvider.System, EventLoop.Shared);
+
+    internal static HostProcess Start(ProcessSpec spec, TimeProvider timeProvider, EventLoop loop)
     {
         ArgumentNullException.ThrowIfNull(spec);
         PlatformGuard.EnsureSupported();
@@ -70,7 +75,7 @@ public sealed class HostProcess : IAsyncDisposable
         var spawned = new Spawner(spec);
         try
         {
-            return spawned.Run(timeProvider ?? TimeProvider.System);
+            return spawned.Run(timeProvider, loop);
         }
         finally
         {
@@ -232,10 +237,33 @@ public sealed class HostProcess : IAsyncDisposable
         }
 
         int termSignal = status & 0x7f;
-        _exited.TrySetResult(termSignal == 0
+        ProcessExit exit = termSignal == 0
             ? new ProcessExit((status >> 8) & 0xff, null, _time.GetUtcNow())
-            : new ProcessExit(128 + termSignal, termSignal, _time.GetUtcNow()));
+            : new ProcessExit(128 + termSignal, termSignal, _time.GetUtcNow());
+        if (ProcFs.SessionMembers(Pid).Count == 0)
+        {
+            _exited.TrySetResult(exit);
+        }
+        else
+        {
+            _ = CompleteWhenSessionGoneAsync(exit);
+        }
+
         return true;
+    }
+
+    // SIGKILL is not instant: a restarted container must not find the old one's processes still holding its
+    // ports, so Exited waits (boundedly, off the runtime thread) for the killed members to be gone. The
+    // session id cannot be reused while any of them lives.
+    private async Task CompleteWhenSessionGoneAsync(ProcessExit exit)
+    {
+        long started = _time.GetTimestamp();
+        while (ProcFs.SessionMembers(Pid).Count > 0 && _time.GetElapsedTime(started) < s_sessionEndWait)
+        {
+            await Task.Delay(s_sessionPollInterval, _time).ConfigureAwait(false);
+        }
+
+        _exited.TrySetResult(exit);
     }
 
     // The native resources of one posix_spawn call. The parent's ends of pipes and the pty master move into the
@@ -252,7 +280,7 @@ public sealed class HostProcess : IAsyncDisposable
 
         public Spawner(ProcessSpec spec) => _spec = spec;
 
-        public HostProcess Run(TimeProvider time)
+        public HostProcess Run(TimeProvider time, EventLoop loop)
         {
             _attr = NativeMemory.AllocZeroed(LibC.SpawnAttrSize);
             _actions = NativeMemory.AllocZeroed(LibC.FileActionsSize);
@@ -318,7 +346,7 @@ public sealed class HostProcess : IAsyncDisposable
                 stderrFd >= 0 ? new FdStream(stderrFd, canRead: true, ptyMaster: false) : null,
                 master?.Handle);
             _handedOver = true;
-            EventLoop.Shared.WatchChild(pid, process.OnMaybeExited);
+            loop.WatchChild(pid, process.OnMaybeExited);
             return process;
         }
 

@@ -47,7 +47,17 @@ public sealed class ProcessRecords(string directory)
         File.Move(temporary, path, overwrite: true);
     }
 
-    public void Remove(int pid) => File.Delete(PathOf(pid));
+    public void Remove(int pid)
+    {
+        try
+        {
+            File.Delete(PathOf(pid));
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Nothing was ever recorded.
+        }
+    }
 
     /// <summary>
     /// Ends every recorded process still running (pid and start time match), with the members of its session even

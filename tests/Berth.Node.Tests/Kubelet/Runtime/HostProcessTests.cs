@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.Versioning;
 using System.Text.RegularExpressions;
 using Berth.Node.Kubelet.Runtime;
+using Berth.Node.Kubelet.Runtime.Native;
 using static Berth.Node.Tests.Kubelet.Runtime.RuntimeTestProcesses;
 
 namespace Berth.Node.Tests.Kubelet.Runtime;
@@ -249,7 +250,24 @@ public sealed class HostProcessTests : IAsyncLifetime
         ProcessExit exit = await process.Exited.WaitAsync(TestTimeout);
 
         Assert.Equal(7, exit.ExitCode);
-        Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(500), $"exit noticed after {clock.Elapsed}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"exit noticed after {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task Exited_WithoutPidFds_PolledPromptlyAndReaped()
+    {
+        HostProcess process = HostProcess.Start(Sh("read line; exit 4", stdin: true), TimeProvider.System, new EventLoop(usePidFds: false));
+        await using (process)
+        {
+            await process.Stdin!.WriteAsync("go\n"u8.ToArray());
+
+            var clock = Stopwatch.StartNew();
+            ProcessExit exit = await process.Exited.WaitAsync(TestTimeout);
+
+            Assert.Equal(4, exit.ExitCode);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"exit noticed after {clock.Elapsed}");
+            Assert.True(!ProcFs.TryReadStat(process.Pid, out ProcFs.ProcessStat stat) || stat.State != 'Z', "the exited child is a zombie");
+        }
     }
 
     [Fact]

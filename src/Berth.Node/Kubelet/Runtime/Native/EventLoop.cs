@@ -12,8 +12,7 @@ internal sealed unsafe class EventLoop
     private const int PollIntervalMs = 20;
     private const ulong WakeId = 0;
 
-    private static readonly Lazy<EventLoop> s_shared = new(() => new EventLoop());
-    private static bool s_noPidFd;
+    private static readonly Lazy<EventLoop> s_shared = new(() => new EventLoop(usePidFds: true));
 
     private readonly int _epoll;
     private readonly int _wake;
@@ -21,9 +20,12 @@ internal sealed unsafe class EventLoop
     private readonly Dictionary<ulong, Registration> _registrations = [];
     private readonly List<Func<bool>> _polledChildren = [];
     private ulong _nextId = WakeId + 1;
+    private bool _noPidFd;
 
-    private EventLoop()
+    // usePidFds: false forces the polling fallback (tests).
+    internal EventLoop(bool usePidFds)
     {
+        _noPidFd = !usePidFds;
         _epoll = LibC.EpollCreate1(LibC.EpollCloExec);
         if (_epoll < 0)
         {
@@ -102,9 +104,9 @@ internal sealed unsafe class EventLoop
         return ready.Task;
     }
 
-    private static int OpenPidFd(int pid)
+    private int OpenPidFd(int pid)
     {
-        if (Volatile.Read(ref s_noPidFd))
+        if (Volatile.Read(ref _noPidFd))
         {
             return -1;
         }
@@ -120,12 +122,12 @@ internal sealed unsafe class EventLoop
 
             if (Marshal.GetLastPInvokeError() == LibC.ENOSYS)
             {
-                Volatile.Write(ref s_noPidFd, true);
+                Volatile.Write(ref _noPidFd, true);
             }
         }
         catch (EntryPointNotFoundException)
         {
-            Volatile.Write(ref s_noPidFd, true);
+            Volatile.Write(ref _noPidFd, true);
         }
 
         return -1;
