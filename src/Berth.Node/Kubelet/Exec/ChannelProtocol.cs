@@ -22,7 +22,10 @@ public static class ChannelProtocol
 
     private static readonly JsonWriterOptions s_json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    /// <summary>Streams <paramref name="process"/> over an accepted v5 WebSocket until it exits, then sends its status and closes.</summary>
+    /// <summary>
+    /// Streams <paramref name="process"/> over an accepted v5 WebSocket until it exits, then sends its status and
+    /// closes. A client that goes away, or <paramref name="ct"/>, kills the command; the task then just completes.
+    /// </summary>
     public static Task RunAsync(WebSocket socket, IExecProcess process, CancellationToken ct) =>
         RunAsync(socket, process, [], ct);
 

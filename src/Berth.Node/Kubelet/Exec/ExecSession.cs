@@ -34,7 +34,6 @@ internal sealed class ExecSession(WebSocket socket, IExecProcess process, IReadO
         {
             socket.Abort();
             await receive.ConfigureAwait(false);
-            ct.ThrowIfCancellationRequested();
             return;
         }
         var status = code == 0 ? ChannelProtocol.SuccessStatus() : ChannelProtocol.ExitCodeStatus(code, command);

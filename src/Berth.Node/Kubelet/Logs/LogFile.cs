@@ -10,7 +10,8 @@ internal sealed class LogFile : IDisposable
     private const int IdentityLength = 256;
 
     private readonly SafeFileHandle _handle;
-    private byte[] _buffer = new byte[64 * 1024];
+    // Allocated on first read: a LogFile opened only to compare identities never needs it.
+    private byte[] _buffer = [];
     private int _start;
     private int _end;
     private byte[]? _identity;
@@ -66,7 +67,11 @@ internal sealed class LogFile : IDisposable
     {
         while (!sink.Done)
         {
-            if (_end == _buffer.Length)
+            if (_buffer.Length == 0)
+            {
+                _buffer = new byte[64 * 1024];
+            }
+            else if (_end == _buffer.Length)
             {
                 if (_start > 0)
                 {
@@ -159,8 +164,11 @@ internal sealed class LogFile : IDisposable
                     {
                         continue;
                     }
-                    var n = RandomAccess.Read(handle, head, start);
-                    var record = head.AsSpan(0, n);
+                    // Most headers lie inside the block already read; only one cut by the block's end is read again.
+                    var at = (int)(start - left);
+                    var record = at + CriLog.MaxHeaderLength <= span.Length
+                        ? span.Slice(at, CriLog.MaxHeaderLength)
+                        : head.AsSpan(0, RandomAccess.Read(handle, head, start));
                     var eol = record.IndexOf((byte)'\n');
                     if (CriLog.TryParseRecord(eol < 0 ? record : record[..eol], out _, out _, out var partial, out _) && !partial)
                     {

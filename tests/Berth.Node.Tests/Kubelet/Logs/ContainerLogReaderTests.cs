@@ -89,6 +89,26 @@ public sealed class ContainerLogReaderTests : IDisposable
         Assert.Equal(expected, await ContainerLogWriterTests.ReadAllAsync(path, new LogOptions(TailLines: tail)));
     }
 
+    // A file several read blocks long, with 20 KiB lines (a P and an F record each) sprinkled in, so record
+    // starts and headers fall across the backward scan's 64 KiB blocks.
+    [Theory]
+    [InlineData(1)]
+    [InlineData(1700)]
+    [InlineData(4999)]
+    [InlineData(5000)]
+    [InlineData(6000)]
+    public async Task ReadAsync_TailOfLargeFile_CountsLinesAcrossBlocks(long tail)
+    {
+        var path = Path.Combine(_dir, "0.log");
+        var lines = Enumerable.Range(0, 5000).Select(i => i % 97 == 0 ? $"long-{i:D4}-" + new string('x', 20_000) : $"line-{i:D4}").ToList();
+        await using (var writer = new ContainerLogWriter(path, maxSize: long.MaxValue))
+        {
+            await writer.PumpAsync(new MemoryStream(Encoding.ASCII.GetBytes(string.Concat(lines.Select(l => l + "\n")))), LogStream.Stdout, default);
+        }
+        var expected = string.Concat(lines.Skip((int)Math.Max(0, 5000 - tail)).Select(l => l + "\n"));
+        Assert.Equal(expected, await ContainerLogWriterTests.ReadAllAsync(path, new LogOptions(TailLines: tail)));
+    }
+
     [Fact]
     public async Task ReadAsync_Missing_ThrowsFileNotFound()
     {
