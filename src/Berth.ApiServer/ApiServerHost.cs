@@ -73,6 +73,7 @@ public static class ApiServerHost
         builder.Services.AddSingleton<SystemServices>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SystemServices>());
         builder.Services.AddHostedService<ServiceLoadBalancer>();
+        builder.Services.AddSingleton<KubeletProxy>();
         builder.Services.AddSingleton<ResourceHandler>();
         builder.Services.AddSingleton(new OpenApiDocuments(catalog));
         builder.Services.AddSingleton(sp => new DiscoveryDocuments(catalog,
@@ -81,6 +82,8 @@ public static class ApiServerHost
 
         var app = builder.Build();
         var router = app.Services.GetRequiredService<ApiRouter>();
+        // kubectl exec is a WebSocket upgrade (relayed to the pod's kubelet).
+        app.UseWebSockets();
         app.Run(router.InvokeAsync);
 
         await Bootstrap.EnsureClusterObjectsAsync(app.Services.GetRequiredService<ObjectStore>(), catalog, TimeProvider.System, ct).ConfigureAwait(false);
@@ -91,6 +94,8 @@ public static class ApiServerHost
         {
             var url = ListeningUrl(app, options);
             Kubeconfig.Write(options.KubeconfigPath, url, credentials.CaPem, credentials.Token);
+            var caHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(credentials.CaCertificate.RawData));
+            ClusterCredentials.WriteFile(options.NodeTokenPath, $"K10{caHash}::{credentials.Token}\n", UnixFileMode.UserRead | UnixFileMode.UserWrite);
             // A repair that failed (an unreadable store) is reported here; allocating writes then fail with it too.
             repair.GetAwaiter().GetResult();
             // Synchronous on purpose: when StartAsync returns, default/kubernetes already points at this server.

@@ -28,4 +28,7 @@ public sealed class ApiServerOptions
     public string StorePath => Path.Combine(DataDir, "state.db");
 
     public string KubeconfigPath => Path.Combine(DataDir, "kubeconfig");
+
+    /// <summary>The join token for <c>berth agent --token</c>: K10&lt;sha256 of the CA&gt;::&lt;token&gt;.</summary>
+    public string NodeTokenPath => Path.Combine(DataDir, "node-token");
 }

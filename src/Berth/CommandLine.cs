@@ -3,7 +3,15 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Berth.ApiServer;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography.X509Certificates;
 using Berth.ApiServer.Allocation;
+using Berth.ApiServer.Security;
+using Berth.Client;
+using Berth.Controllers.NodeIpam;
+using Berth.Controllers.Scheduler;
+using Berth.Node;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace Berth;
@@ -15,14 +23,21 @@ internal static class CommandLine
         Usage:
           berth server [--data-dir DIR] [--api-port N] [--bind-address IP] [--datastore sqlite]
                        [--service-cidr CIDR] [--service-node-port-range RANGE] [--load-balancer-pool CIDR]
-              Runs the Kubernetes API server (and, in later releases, the controllers and a node agent).
-              Writes DIR/kubeconfig (TLS + bearer token) once it listens.
+                       [--cluster-cidr CIDR] [--node-name NAME] [--kubelet-port N]
+              Runs the Kubernetes API server, the scheduler and node IPAM controllers, and a node agent that runs
+              the pods bound to this node as local processes. Writes DIR/kubeconfig (TLS + bearer token) and
+              DIR/node-token (for berth agent) once it listens.
+          berth agent --server URL --token TOKEN --node-name NAME [--data-dir DIR] [--node-ip IP] [--kubelet-port N]
+                      [--certificate-authority FILE]
+              Runs a node agent alone against a remote API server. TOKEN is the server's DIR/node-token
+              (K10<CA hash>::secret, which also pins the server's CA) or its plain token with --certificate-authority.
           berth version
           berth help
 
-        Defaults: --data-dir ./.berth, --api-port 6443, --bind-address 127.0.0.1, --datastore sqlite,
-          --service-cidr 127.96.0.0/16 (kubernetes = .1, cluster DNS = .10), --service-node-port-range 30000-32767,
-          --load-balancer-pool 127.100.0.0/16.
+        Defaults: --data-dir ./.berth (agent: ./.berth-agent), --api-port 6443, --bind-address 127.0.0.1,
+          --datastore sqlite, --service-cidr 127.96.0.0/16 (kubernetes = .1, cluster DNS = .10),
+          --service-node-port-range 30000-32767, --load-balancer-pool 127.100.0.0/16, --cluster-cidr 127.244.0.0/16
+          (a /24 per node), --node-name the host name, --node-ip 127.0.0.1, --kubelet-port 10250 (0 = any free port).
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -37,6 +52,7 @@ internal static class CommandLine
             return args[0] switch
             {
                 "server" => await ServerAsync(args[1..]).ConfigureAwait(false),
+                "agent" => await AgentAsync(args[1..]).ConfigureAwait(false),
                 "version" or "--version" => Version(),
                 _ => Fail($"unknown command \"{args[0]}\""),
             };
@@ -51,10 +67,19 @@ internal static class CommandLine
     {
         var started = Stopwatch.GetTimestamp();
         var options = new ApiServerOptions();
+        var node = new NodeFlags();
+        var clusterCidr = "127.244.0.0/16";
         for (var i = 0; i < args.Length; i++)
         {
+            if (node.TryParse(args, ref i))
+            {
+                continue;
+            }
             switch (args[i])
             {
+                case "--cluster-cidr":
+                    clusterCidr = Cidr(args, ref i);
+                    break;
                 case "--data-dir":
                     options.DataDir = Value(args, ref i);
                     break;
@@ -108,8 +133,151 @@ internal static class CommandLine
         var elapsed = Stopwatch.GetElapsedTime(started);
         Console.WriteLine($"berth: API server ready at {url} in {elapsed.TotalMilliseconds:F0} ms");
         Console.WriteLine($"berth: export KUBECONFIG={options.KubeconfigPath}");
+
+        // The controllers and the node agent talk to the API like any client would (and as a remote agent does).
+        var credentials = app.Services.GetRequiredService<ClusterCredentials>();
+        using var client = new KubeClient(new KubeClientOptions
+        {
+            Server = new Uri(url),
+            Token = credentials.Token,
+            CertificateAuthority = credentials.CaCertificate,
+            UserAgent = "berth-server",
+        });
+        await using var ipam = new NodeIpamController(client, clusterCidr, 24, Log);
+        await ipam.StartAsync(app.Lifetime.ApplicationStopping).ConfigureAwait(false);
+        await using var scheduler = new PodScheduler(client, Log);
+        await scheduler.StartAsync(app.Lifetime.ApplicationStopping).ConfigureAwait(false);
+        NodeAgent agent;
+        try
+        {
+            agent = await NodeAgent.StartAsync(node.Options(client, credentials.Token, Path.Combine(options.DataDir, "agent")), app.Lifetime.ApplicationStopping).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException e)
+        {
+            await app.StopAsync().ConfigureAwait(false);
+            return Fail(e.Message);
+        }
+        Console.WriteLine($"berth: node {agent.NodeName} ready in {Stopwatch.GetElapsedTime(started).TotalMilliseconds:F0} ms");
+        // Ctrl+C / SIGTERM: stop the pods gracefully while the API still answers, then the rest.
+        app.Lifetime.ApplicationStopping.Register(() => agent.DisposeAsync().AsTask().GetAwaiter().GetResult());
         await app.WaitForShutdownAsync().ConfigureAwait(false);
         return 0;
+    }
+
+    private static async Task<int> AgentAsync(string[] args)
+    {
+        var node = new NodeFlags();
+        string? server = null, token = null, caFile = null;
+        var dataDir = ".berth-agent";
+        for (var i = 0; i < args.Length; i++)
+        {
+            if (node.TryParse(args, ref i))
+            {
+                continue;
+            }
+            switch (args[i])
+            {
+                case "--server":
+                    server = Value(args, ref i);
+                    break;
+                case "--token":
+                    token = Value(args, ref i);
+                    break;
+                case "--certificate-authority":
+                    caFile = Value(args, ref i);
+                    break;
+                case "--data-dir":
+                    dataDir = Value(args, ref i);
+                    break;
+                default:
+                    throw new UsageException($"unknown flag \"{args[i]}\"");
+            }
+        }
+        if (server is null || token is null || node.Name is null)
+        {
+            throw new UsageException("berth agent needs --server URL, --token TOKEN and --node-name NAME");
+        }
+        if (!Uri.TryCreate(server, UriKind.Absolute, out var serverUri) || serverUri.Scheme != "https")
+        {
+            throw new UsageException($"--server must be an https URL such as https://127.0.0.1:6443, not \"{server}\"");
+        }
+        if (!JoinToken.TryParse(token, out var secret, out var pin) && caFile is null)
+        {
+            throw new UsageException("--token is neither a join token (K10<CA hash>::secret, from the server's node-token file) nor usable without --certificate-authority");
+        }
+        using var ca = caFile is null ? null : X509CertificateLoader.LoadCertificateFromFile(caFile);
+        using var client = new KubeClient(new KubeClientOptions { Server = serverUri, Token = token, CertificateAuthority = ca, UserAgent = "berth-agent" });
+        using var stopping = new CancellationTokenSource();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stopping.Cancel(); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stopping.Cancel(); });
+        NodeAgent agent;
+        try
+        {
+            agent = await NodeAgent.StartAsync(node.Options(client, pin is null ? token : secret, Path.GetFullPath(dataDir)), stopping.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is InvalidOperationException or HttpRequestException or KubeApiException)
+        {
+            return Fail($"agent could not start: {e.Message}");
+        }
+        catch (OperationCanceledException)
+        {
+            return 1;
+        }
+        await using (agent.ConfigureAwait(false))
+        {
+            Console.WriteLine($"berth: node {agent.NodeName} joined {serverUri} (kubelet port {agent.KubeletPort})");
+            try
+            {
+                await Task.Delay(Timeout.Infinite, stopping.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                Console.WriteLine("berth: stopping the node agent's pods");
+            }
+        }
+        return 0;
+    }
+
+    private static void Log(string line) => Console.WriteLine("berth: " + line);
+
+    /// <summary>The node agent's flags, shared by <c>berth server</c> and <c>berth agent</c>.</summary>
+    private sealed class NodeFlags
+    {
+        public string? Name { get; private set; }
+
+        private string _ip = "127.0.0.1";
+        private int _kubeletPort = 10250;
+
+        public bool TryParse(string[] args, ref int i)
+        {
+            switch (args[i])
+            {
+                case "--node-name":
+                    Name = Value(args, ref i).ToLowerInvariant();
+                    return true;
+                case "--node-ip":
+                    _ip = IPAddress.TryParse(Value(args, ref i), out var ip) ? ip.ToString() : throw new UsageException("--node-ip must be an IP address");
+                    return true;
+                case "--kubelet-port":
+                    _kubeletPort = int.TryParse(Value(args, ref i), NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port <= 65535
+                        ? port : throw new UsageException("--kubelet-port must be a port number (0-65535)");
+                    return true;
+                default:
+                    return false;
+            }
+        }
+
+        public NodeAgentOptions Options(KubeClient client, string token, string dataDir) => new()
+        {
+            Client = client,
+            // As the kubelet: the host name, lower-cased, unless told otherwise.
+            NodeName = Name ?? Environment.MachineName.ToLowerInvariant(),
+            NodeIP = _ip,
+            KubeletPort = _kubeletPort,
+            Token = token,
+            DataDir = dataDir,
+            Log = Log,
+        };
     }
 
     private static int Version()

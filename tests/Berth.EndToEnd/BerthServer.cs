@@ -58,7 +58,7 @@ public sealed partial class BerthServer : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "server", "--data-dir", dataDir, "--api-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture) }.Concat(extraArgs))
+        foreach (var arg in new[] { "server", "--data-dir", dataDir, "--api-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--kubelet-port", "0" }.Concat(extraArgs))
         {
             psi.ArgumentList.Add(arg);
         }

@@ -71,7 +71,7 @@ internal sealed partial class BerthProcess : IAsyncDisposable
     /// <summary>Runs `berth server` on an ephemeral loopback port and waits for its ready line.</summary>
     public static async Task<BerthProcess> StartServerAsync(string berth, string dataDir, TimeSpan timeout, CancellationToken ct)
     {
-        var process = await SpawnAsync(berth, ["server", "--data-dir", dataDir, "--api-port", "0", "--bind-address", "127.0.0.1"], dataDir, ReadyLine(), timeout, ct).ConfigureAwait(false);
+        var process = await SpawnAsync(berth, ["server", "--data-dir", dataDir, "--api-port", "0", "--bind-address", "127.0.0.1", "--kubelet-port", "0"], dataDir, ReadyLine(), timeout, ct).ConfigureAwait(false);
         var line = await process._firstMatch.Task.ConfigureAwait(false);
         var match = ReadyLine().Match(line);
         process.Url = new Uri(match.Groups["url"].Value);

@@ -174,6 +174,8 @@ public sealed class DiscoveryDocuments
     {
         "scale" => ("autoscaling", "v1", "Scale", ["get", "patch", "update"]),
         "binding" => ("", "v1", "Binding", ["create"]),
+        "log" => ("", "v1", "Pod", ["get"]),
+        "exec" => ("", "v1", "PodExecOptions", ["create", "get"]),
         "finalize" => (r.Group, r.Version, r.Kind, ["update"]),
         _ => (r.Group, r.Version, r.Kind, ["get", "patch", "update"]),
     };

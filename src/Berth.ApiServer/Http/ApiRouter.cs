@@ -34,6 +34,7 @@ public sealed partial class ApiRouter
     private readonly OpenApiDocuments _openApi;
     private readonly ResourceHandler _resources;
     private readonly string _token;
+    private readonly byte[] _caPem;
     private readonly ILogger<ApiRouter> _logger;
 
     public ApiRouter(DiscoveryDocuments discovery, OpenApiDocuments openApi, ResourceHandler resources, ClusterCredentials credentials, ILogger<ApiRouter> logger)
@@ -42,6 +43,7 @@ public sealed partial class ApiRouter
         _openApi = openApi;
         _resources = resources;
         _token = credentials.Token;
+        _caPem = Encoding.ASCII.GetBytes(credentials.CaPem);
         _logger = logger;
     }
 
@@ -85,6 +87,13 @@ public sealed partial class ApiRouter
         {
             // Public, as upstream's system:public-info-viewer role allows.
             await Respond.BytesAsync(http, 200, s_version).ConfigureAwait(false);
+            return;
+        }
+        if (path == "/cacerts")
+        {
+            // Public, as k3s serves it: an agent holding a join token (K10<sha256 of this CA>::secret) fetches the CA
+            // and trusts it only if the hash matches, so it needs no CA file.
+            await Respond.BytesAsync(http, 200, _caPem, "application/x-pem-file").ConfigureAwait(false);
             return;
         }
         if (!ClusterCredentials.TokenMatches(http.Request.Headers.Authorization.ToString(), _token))

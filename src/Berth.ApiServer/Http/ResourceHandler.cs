@@ -20,8 +20,11 @@ public sealed partial class ResourceHandler
     private readonly ObjectDeleter _deleter;
     private readonly ObjectHooks _hooks;
 
-    public ResourceHandler(ResourceCatalog catalog, ObjectStore objects, TimeProvider time, ObjectDeleter deleter, ObjectHooks hooks)
+    private readonly KubeletProxy _kubelets;
+
+    public ResourceHandler(ResourceCatalog catalog, ObjectStore objects, TimeProvider time, ObjectDeleter deleter, ObjectHooks hooks, KubeletProxy kubelets)
     {
+        _kubelets = kubelets;
         _catalog = catalog;
         _objects = objects;
         _time = time;
@@ -44,6 +47,12 @@ public sealed partial class ResourceHandler
         var ct = http.RequestAborted;
         switch (info.Verb)
         {
+            case "get" when info.Subresource == "log":
+                await _kubelets.LogsAsync(http, info, ct).ConfigureAwait(false);
+                break;
+            case "get" or "create" when info.Subresource == "exec":
+                await _kubelets.ExecAsync(http, info, ct).ConfigureAwait(false);
+                break;
             case "get" when info.Subresource == "scale":
                 await Respond.JsonAsync(http, 200, await GetScaleAsync(def, info, ct)).ConfigureAwait(false);
                 break;

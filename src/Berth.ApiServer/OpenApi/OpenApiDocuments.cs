@@ -77,7 +77,8 @@ public sealed class OpenApiDocuments
             {
                 paths[$"{prefix}/{r.Plural}"] = new JsonObject { ["get"] = Operation("list", r, gvk, listDefinition, write: false, body: null) };
             }
-            foreach (var sub in r.Subresources)
+            // log and exec are connect operations with no object schema: nothing for kubectl to validate.
+            foreach (var sub in r.Subresources.Where(s => s is not ("log" or "exec")))
             {
                 var (subDefinition, subGvk) = sub switch
                 {

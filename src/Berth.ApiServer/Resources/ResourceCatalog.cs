@@ -29,7 +29,7 @@ public sealed class ResourceCatalog
         new() { Group = "", Version = "v1", Kind = "Namespace", Plural = "namespaces", Singular = "namespace", Namespaced = false,
             ModelType = typeof(Namespace), ShortNames = ["ns"], Subresources = ["status", "finalize"], SelectableFields = ["status.phase"] },
         new() { Group = "", Version = "v1", Kind = "Pod", Plural = "pods", Singular = "pod", Namespaced = true,
-            ModelType = typeof(Pod), ShortNames = ["po"], Categories = ["all"], Subresources = ["status", "binding"],
+            ModelType = typeof(Pod), ShortNames = ["po"], Categories = ["all"], Subresources = ["status", "binding", "log", "exec"],
             SelectableFields = ["spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
                 "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"] },
         new() { Group = "", Version = "v1", Kind = "Service", Plural = "services", Singular = "service", Namespaced = true,

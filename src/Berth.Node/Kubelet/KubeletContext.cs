@@ -1,0 +1,37 @@
+using Berth.Api.Models;
+using Berth.Client;
+using Berth.Node.Kubelet.Probes;
+using Berth.Node.Kubelet.Runtime;
+
+namespace Berth.Node.Kubelet;
+
+/// <summary>What every pod worker of one node shares: the API, the node's identity and the agent's state.</summary>
+internal sealed class KubeletContext
+{
+    public required KubeClient Client { get; init; }
+
+    public required EventRecorder Events { get; init; }
+
+    public required string NodeName { get; init; }
+
+    public required string NodeIP { get; init; }
+
+    /// <summary>Where container logs live (upstream /var/log/pods).</summary>
+    public required string LogRoot { get; init; }
+
+    public required ProcessRecords Processes { get; init; }
+
+    public required Prober Prober { get; init; }
+
+    public required PodAddresses Addresses { get; init; }
+
+    /// <summary>The Services the agent sees now, for the Service environment variables.</summary>
+    public required Func<IReadOnlyList<Service>> Services { get; init; }
+
+    /// <summary>The node's allocatable cpu, memory and ephemeral-storage, for resourceFieldRef without limits.</summary>
+    public required IReadOnlyDictionary<string, string> Allocatable { get; init; }
+
+    public required TimeProvider Time { get; init; }
+
+    public required Action<string> Log { get; init; }
+}

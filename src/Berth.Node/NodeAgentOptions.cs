@@ -1,0 +1,29 @@
+using Berth.Client;
+
+namespace Berth.Node;
+
+/// <summary>How a node agent is set up; <c>berth server</c> and <c>berth agent</c> fill it from their flags.</summary>
+public sealed class NodeAgentOptions
+{
+    /// <summary>The API client the agent works through (the same code in-process and remote).</summary>
+    public required KubeClient Client { get; init; }
+
+    /// <summary>The Node's name (default: the host name, lower-cased, as the kubelet does).</summary>
+    public required string NodeName { get; init; }
+
+    /// <summary>The address the node is reached at: NodePorts and the kubelet endpoint listen here.</summary>
+    public string NodeIP { get; init; } = "127.0.0.1";
+
+    /// <summary>The agent's state: process records, pod IP leases, container logs.</summary>
+    public required string DataDir { get; init; }
+
+    /// <summary>The kubelet API port (logs, exec); 0 picks a free one. Published in the Node's daemonEndpoints.</summary>
+    public int KubeletPort { get; init; } = 10250;
+
+    /// <summary>The bearer token the API server presents to the kubelet API.</summary>
+    public required string Token { get; init; }
+
+    public Action<string> Log { get; init; } = Console.WriteLine;
+
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+}
