@@ -226,7 +226,20 @@ public sealed class NodeAgent : IAsyncDisposable
             {
                 return;
             }
-            catch (Exception e) when (e is HttpRequestException or KubeApiException or IOException)
+            catch (KubeApiException e) when (e.StatusCode == 404)
+            {
+                // Someone deleted the Node: register it again, as the kubelet does.
+                o.Log($"agent: node {o.NodeName} is gone from the API ({e.Message}); registering it again");
+                try
+                {
+                    await RegisterAsync(ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                {
+                    return;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or KubeApiException or IOException or TimeoutException)
             {
                 o.Log($"agent: node heartbeat failed: {e.Message}");
             }

@@ -155,20 +155,12 @@ internal sealed partial class PodWorker
         if (!_removed)
         {
             await WriteStatusAsync(podIsTerminal: true).ConfigureAwait(false);
-            try
-            {
-                await _ctx.Client.DeleteAsync<Pod>(Namespace, Name, new DeleteOptions
-                {
-                    GracePeriodSeconds = 0,
-                    Preconditions = new Preconditions { Uid = Uid },
-                }, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (KubeApiException e) when (e.StatusCode is 404 or 409)
-            {
-                // Already gone, or a new pod of the same name: nothing of ours left to delete.
-            }
+            await DeleteObjectAsync().ConfigureAwait(false);
         }
-        _ctx.Addresses.Release(Uid);
+        if (_podIP != _ctx.NodeIP)
+        {
+            _ctx.Addresses.Release(Uid);
+        }
         try
         {
             Directory.Delete(Logs.LogPaths.PodDirectory(_ctx.LogRoot, Namespace, Name, Uid), recursive: true);
@@ -176,6 +168,33 @@ internal sealed partial class PodWorker
         catch (DirectoryNotFoundException)
         {
             // The pod never wrote a log.
+        }
+    }
+
+    /// <summary>Removes the pod object (grace 0, this pod's uid only), retrying while the API server is away.</summary>
+    private async Task DeleteObjectAsync()
+    {
+        while (!_agentStopping)
+        {
+            try
+            {
+                await _ctx.Client.DeleteAsync<Pod>(Namespace, Name, new DeleteOptions
+                {
+                    GracePeriodSeconds = 0,
+                    Preconditions = new Preconditions { Uid = Uid },
+                }, CancellationToken.None).ConfigureAwait(false);
+                return;
+            }
+            catch (KubeApiException e) when (e.StatusCode is 404 or 409)
+            {
+                // Already gone, or a new pod of the same name: nothing of ours left to delete.
+                return;
+            }
+            catch (Exception e) when (e is HttpRequestException or KubeApiException or IOException or TimeoutException)
+            {
+                _ctx.Log($"pod {Namespace}/{Name}: removing the pod object failed, retrying: {e.Message}");
+                await Task.Delay(TimeSpan.FromSeconds(1), _ctx.Time).ConfigureAwait(false);
+            }
         }
     }
 }

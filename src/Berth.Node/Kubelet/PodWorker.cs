@@ -149,6 +149,11 @@ internal sealed partial class PodWorker : IAsyncDisposable
     {
         DateTimeOffset? next = null;
         _startTime ??= _pod.Status?.StartTime ?? _ctx.Time.GetUtcNow();
+        if (_podIP is null && _pod.Spec?.HostNetwork == true)
+        {
+            // A host-network pod shares the node's address.
+            _podIP = _ctx.NodeIP;
+        }
         if (_podIP is null)
         {
             try
