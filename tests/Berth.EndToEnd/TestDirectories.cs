@@ -47,6 +47,26 @@ public static class Binaries
     /// <summary>The berth apphost built next to this test assembly's configuration, or BERTH_BIN.</summary>
     public static string Berth { get; } = Find();
 
+    /// <summary>The berth-testpod apphost (tests/Berth.TestPod), built the same way, or BERTH_TESTPOD_BIN.</summary>
+    public static string TestPod { get; } = FindTestPod();
+
+    private static string FindTestPod()
+    {
+        if (Environment.GetEnvironmentVariable("BERTH_TESTPOD_BIN") is { Length: > 0 } env)
+        {
+            return env;
+        }
+        var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.OrdinalIgnoreCase) ? "Release" : "Debug";
+        var candidates = new[]
+        {
+            Path.Combine(here.Parent!.Parent!.FullName, "Berth.TestPod", here.Name, "berth-testpod"),
+            Path.Combine(TestDirectories.RepoRoot, "tests", "Berth.TestPod", "bin", configuration, "net10.0", "berth-testpod"),
+        };
+        return candidates.FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException($"berth-testpod not found (looked at {string.Join(", ", candidates)}); build tests/Berth.TestPod first or set BERTH_TESTPOD_BIN");
+    }
+
     private static string Find()
     {
         if (Environment.GetEnvironmentVariable("BERTH_BIN") is { Length: > 0 } env)
