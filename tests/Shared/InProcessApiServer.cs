@@ -1,11 +1,12 @@
 using Berth.ApiServer;
 using Berth.ApiServer.Security;
+using Berth.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Berth.Client.Tests;
+namespace Berth.Tests.Shared;
 
-/// <summary>The real API server (Kestrel, TLS, SQLite) in this process on a free loopback port (as Berth.ApiServer.Tests).</summary>
+/// <summary>The real API server (Kestrel, TLS, SQLite) in this process on a free loopback port (linked into the Client and Controllers tests).</summary>
 internal sealed class InProcessServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -28,7 +29,7 @@ internal sealed class InProcessServer : IAsyncDisposable
 
     public static async Task<InProcessServer> StartAsync()
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), "berth-client-" + Guid.NewGuid().ToString("N"));
+        var dataDir = Path.Combine(Path.GetTempPath(), "berth-inproc-" + Guid.NewGuid().ToString("N"));
         var options = new ApiServerOptions { DataDir = dataDir, Port = 0 };
         var app = await ApiServerHost.BuildAsync(options, logging: _ => { });
         await app.StartAsync();
