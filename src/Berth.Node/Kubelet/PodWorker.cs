@@ -99,9 +99,9 @@ internal sealed partial class PodWorker : IAsyncDisposable
 
     private async Task RunAsync()
     {
-        try
+        while (true)
         {
-            while (true)
+            try
             {
                 if (_agentStopping)
                 {
@@ -117,11 +117,13 @@ internal sealed partial class PodWorker : IAsyncDisposable
                 await WriteStatusAsync().ConfigureAwait(false);
                 await WaitAsync(next).ConfigureAwait(false);
             }
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            _ctx.Log($"pod {Namespace}/{Name}: worker failed: {e}");
-            await StopAllAsync(TimeSpan.FromSeconds(2), "the pod worker failed").ConfigureAwait(false);
+            catch (Exception e)
+            {
+                // A sync that failed (the API away, a bug) must not leave the pod's processes unsupervised:
+                // say so and look again shortly.
+                _ctx.Log($"pod {Namespace}/{Name}: sync failed, retrying: {e.Message}");
+                await WaitAsync(_ctx.Time.GetUtcNow() + TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+            }
         }
     }
 
