@@ -125,11 +125,6 @@ public sealed class NodeAgent : IAsyncDisposable
             worker.Update(pod);
             return;
         }
-        // A pod that already finished before this agent started needs no worker unless it must be removed.
-        if (pod.Status?.Phase is PodStatusRules.Succeeded or PodStatusRules.Failed && pod.Metadata.DeletionTimestamp is null)
-        {
-            return;
-        }
         worker = new PodWorker(_context!, pod);
         if (_workers.TryAdd(uid, worker))
         {

@@ -105,7 +105,7 @@ public sealed class NodeIpamController : IAsyncDisposable
         public CidrSet(string clusterCidr, int nodeMaskSize)
         {
             var slash = clusterCidr.IndexOf('/', StringComparison.Ordinal);
-            if (slash < 0 || !IPAddress.TryParse(clusterCidr.AsSpan(0, slash), out var ip) || ip.AddressFamily != AddressFamily.InterNetwork
+            if (slash < 0 || !IPAddress.TryParse(clusterCidr.AsSpan(0, slash), out var ip) || clusterCidr.AsSpan(0, slash).Count('.') != 3 || ip.AddressFamily != AddressFamily.InterNetwork
                 || !int.TryParse(clusterCidr.AsSpan(slash + 1), out _clusterPrefix) || _clusterPrefix is < 1 or > 30)
             {
                 throw new ArgumentException($"cluster CIDR \"{clusterCidr}\" is not an IPv4 CIDR", nameof(clusterCidr));
@@ -152,7 +152,7 @@ public sealed class NodeIpamController : IAsyncDisposable
         private int? IndexOf(string cidr)
         {
             var slash = cidr.IndexOf('/', StringComparison.Ordinal);
-            if (slash < 0 || !IPAddress.TryParse(cidr.AsSpan(0, slash), out var ip) || ip.AddressFamily != AddressFamily.InterNetwork)
+            if (slash < 0 || !IPAddress.TryParse(cidr.AsSpan(0, slash), out var ip) || cidr.AsSpan(0, slash).Count('.') != 3 || ip.AddressFamily != AddressFamily.InterNetwork)
             {
                 return null;
             }

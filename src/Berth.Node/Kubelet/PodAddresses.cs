@@ -98,7 +98,7 @@ public sealed class PodAddresses
     private static (uint Network, int Prefix) ParseCidr(string cidr)
     {
         var slash = cidr.IndexOf('/', StringComparison.Ordinal);
-        if (slash < 0 || !IPAddress.TryParse(cidr.AsSpan(0, slash), out var ip) || ip.AddressFamily != AddressFamily.InterNetwork
+        if (slash < 0 || !IPAddress.TryParse(cidr.AsSpan(0, slash), out var ip) || cidr.AsSpan(0, slash).Count('.') != 3 || ip.AddressFamily != AddressFamily.InterNetwork
             || !int.TryParse(cidr.AsSpan(slash + 1), out var prefix) || prefix is < 8 or > 30)
         {
             throw new ArgumentException($"pod CIDR \"{cidr}\" is not an IPv4 CIDR between /8 and /30", nameof(cidr));

@@ -173,87 +173,108 @@ public static class PodStatusRules
     }
 
     /// <summary>
-    /// Initialized, ContainersReady and Ready as upstream generates them (reasons ContainersNotInitialized,
-    /// ContainersNotReady, PodCompleted; messages "containers with unready status: [a b]").
+    /// Initialized, ContainersReady and Ready, ported from upstream's pkg/kubelet/status/generate.go (reasons
+    /// ContainersNotInitialized, ContainersNotReady, ReadinessGatesNotReady, PodCompleted, PodFailed; messages
+    /// "containers with unready status: [a b]").
     /// </summary>
     public static IReadOnlyList<PodCondition> Conditions(Pod pod, string phase, IReadOnlyList<ContainerStatus> init, IReadOnlyList<ContainerStatus> regular)
     {
-        var spec = pod.Spec!;
-        var result = new List<PodCondition>(3);
+        var containersReady = ContainersReady(pod.Spec!, phase, init, regular);
+        return [Initialized(pod.Spec!, phase, init, regular), containersReady, Ready(pod, containersReady)];
+    }
 
-        // Initialized (upstream GeneratePodInitializedCondition): once any regular container has started the pod
-        // was initialized; otherwise every init container must have completed (a sidecar: started).
-        if (HasAnyRegularContainerStarted(regular))
-        {
-            result.Add(Condition("Initialized", "True", null, null));
-        }
-        else
-        {
-            var unknown = new List<string>();
-            var incomplete = new List<string>();
-            foreach (var c in spec.InitContainers ?? [])
-            {
-                var status = Find(init, c.Name);
-                if (status is null)
-                {
-                    unknown.Add(c.Name!);
-                }
-                else if (IsSidecar(c) ? status.Started != true : status.State?.Terminated is not { ExitCode: 0 })
-                {
-                    incomplete.Add(c.Name!);
-                }
-            }
-            result.Add(unknown.Count > 0
-                ? Condition("Initialized", "False", "ContainersNotInitialized", $"containers with unknown status: [{string.Join(' ', unknown)}]")
-                : incomplete.Count > 0
-                    ? Condition("Initialized", "False", "ContainersNotInitialized", $"containers with incomplete status: [{string.Join(' ', incomplete)}]")
-                    : Condition("Initialized", "True", phase == Succeeded ? "PodCompleted" : null, null));
-        }
-
-        // ContainersReady and Ready.
-        if (phase is Succeeded or Failed)
-        {
-            result.Add(Condition("ContainersReady", "False", "PodCompleted", null));
-            result.Add(Condition("Ready", "False", "PodCompleted", null));
-            return result;
-        }
-        var unready = new List<string>();
+    private static PodCondition Initialized(PodSpec spec, string phase, IReadOnlyList<ContainerStatus> init, IReadOnlyList<ContainerStatus> regular)
+    {
+        var unknown = new List<string>();
+        var incomplete = new List<string>();
         foreach (var c in spec.InitContainers ?? [])
         {
-            if (IsSidecar(c) && Find(init, c.Name)?.Ready != true)
+            var status = Find(init, c.Name);
+            if (status is null)
+            {
+                unknown.Add(c.Name!);
+            }
+            else if (IsSidecar(c) ? status.Started != true : status.Ready != true)
+            {
+                incomplete.Add(c.Name!);
+            }
+        }
+        if (phase == Succeeded && unknown.Count == 0)
+        {
+            return Condition("Initialized", "True", "PodCompleted", null);
+        }
+        // Once a regular container has started the pod was initialized, even while sidecars restart.
+        if (HasAnyRegularContainerStarted(regular))
+        {
+            return Condition("Initialized", "True", null, null);
+        }
+        var message = Join(("unknown", unknown), ("incomplete", incomplete));
+        return message.Length > 0
+            ? Condition("Initialized", "False", "ContainersNotInitialized", message)
+            : Condition("Initialized", "True", null, null);
+    }
+
+    private static PodCondition ContainersReady(PodSpec spec, string phase, IReadOnlyList<ContainerStatus> init, IReadOnlyList<ContainerStatus> regular)
+    {
+        var unknown = new List<string>();
+        var unready = new List<string>();
+        void Check(Container c, IReadOnlyList<ContainerStatus> statuses)
+        {
+            var status = Find(statuses, c.Name);
+            if (status is null)
+            {
+                unknown.Add(c.Name!);
+            }
+            else if (status.Ready != true)
             {
                 unready.Add(c.Name!);
             }
+        }
+        foreach (var c in (spec.InitContainers ?? []).Where(IsSidecar))
+        {
+            Check(c, init);
         }
         foreach (var c in spec.Containers ?? [])
         {
-            if (Find(regular, c.Name)?.Ready != true)
+            Check(c, regular);
+        }
+        if ((phase == Succeeded && unknown.Count == 0) || phase == Failed)
+        {
+            return Condition("ContainersReady", "False", phase == Failed ? "PodFailed" : "PodCompleted", null);
+        }
+        var message = Join(("unknown", unknown), ("unready", unready));
+        return message.Length > 0
+            ? Condition("ContainersReady", "False", "ContainersNotReady", message)
+            : Condition("ContainersReady", "True", null, null);
+    }
+
+    private static PodCondition Ready(Pod pod, PodCondition containersReady)
+    {
+        if (containersReady.Status != "True")
+        {
+            return Condition("Ready", containersReady.Status!, containersReady.Reason, containersReady.Message);
+        }
+        var messages = new List<string>();
+        foreach (var gate in pod.Spec!.ReadinessGates ?? [])
+        {
+            var condition = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == gate.ConditionType);
+            if (condition is null)
             {
-                unready.Add(c.Name!);
+                messages.Add($"corresponding condition of pod readiness gate \"{gate.ConditionType}\" does not exist.");
+            }
+            else if (condition.Status != "True")
+            {
+                messages.Add($"the status of pod readiness gate \"{gate.ConditionType}\" is not \"True\", but {condition.Status}");
             }
         }
-        var containersReady = unready.Count == 0
-            ? Condition("ContainersReady", "True", null, null)
-            : Condition("ContainersReady", "False", "ContainersNotReady", $"containers with unready status: [{string.Join(' ', unready)}]");
-        result.Add(containersReady);
-
-        var gates = (spec.ReadinessGates ?? []).Select(g => g.ConditionType!).ToList();
-        var missingGates = gates.Where(g => pod.Status?.Conditions?.FirstOrDefault(c => c.Type == g)?.Status != "True").ToList();
-        if (unready.Count > 0)
-        {
-            result.Add(Condition("Ready", "False", "ContainersNotReady", containersReady.Message));
-        }
-        else if (missingGates.Count > 0)
-        {
-            result.Add(Condition("Ready", "False", "ReadinessGatesNotReady",
-                $"the status of pod readiness gate{(missingGates.Count > 1 ? "s" : "")} \"{string.Join("\", \"", missingGates)}\" is not \"True\", but False"));
-        }
-        else
-        {
-            result.Add(Condition("Ready", "True", null, null));
-        }
-        return result;
+        return messages.Count > 0
+            ? Condition("Ready", "False", "ReadinessGatesNotReady", string.Join(", ", messages))
+            : Condition("Ready", "True", null, null);
     }
+
+    // Go's fmt of a []string: "containers with unready status: [a b]", the kinds joined by ", ".
+    private static string Join(params (string Kind, List<string> Names)[] groups) =>
+        string.Join(", ", groups.Where(g => g.Names.Count > 0).Select(g => $"containers with {g.Kind} status: [{string.Join(' ', g.Names)}]"));
 
     private static bool HasAnyRegularContainerStarted(IReadOnlyList<ContainerStatus> regular) =>
         regular.Any(s => s.State?.Running is not null || s.State?.Terminated is not null || s.LastState?.Terminated is not null);

@@ -64,7 +64,8 @@ internal sealed partial class PodWorker
             Image = slot.Spec.Image ?? "",
             ImageID = "",
             RestartCount = slot.RestartCount,
-            Ready = slot.IsRunning && slot.Ready,
+            // As upstream: an init container that completed is ready.
+            Ready = slot.IsRunning ? slot.Ready : slot.IsInit && !slot.IsSidecar && slot.Exited is { ExitCode: 0 },
             Started = slot.IsRunning && slot.Started,
             ContainerID = slot.IsRunning ? slot.ContainerId : slot.Exited?.ContainerID,
         };
@@ -157,10 +158,7 @@ internal sealed partial class PodWorker
             await WriteStatusAsync(podIsTerminal: true).ConfigureAwait(false);
             await DeleteObjectAsync().ConfigureAwait(false);
         }
-        if (_podIP != _ctx.NodeIP)
-        {
-            _ctx.Addresses.Release(Uid);
-        }
+        ReleaseAddress();
         try
         {
             Directory.Delete(Logs.LogPaths.PodDirectory(_ctx.LogRoot, Namespace, Name, Uid), recursive: true);

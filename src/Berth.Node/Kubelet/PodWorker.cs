@@ -51,6 +51,14 @@ internal sealed partial class PodWorker : IAsyncDisposable
         {
             _containers.Add(Restore(new ContainerSlot(c, isInit: false), pod.Status?.ContainerStatuses));
         }
+        // A pod that finished before this agent started stays finished; its worker only serves its logs and,
+        // once it is deleted, removes it.
+        if (pod.Status?.Phase is PodStatusRules.Succeeded or PodStatusRules.Failed)
+        {
+            _terminal = true;
+            _podIP = pod.Status.PodIP;
+            _startTime = pod.Status.StartTime;
+        }
     }
 
     public string Uid { get; }
@@ -150,6 +158,10 @@ internal sealed partial class PodWorker : IAsyncDisposable
     private async Task<DateTimeOffset?> SyncAsync()
     {
         DateTimeOffset? next = null;
+        if (_terminal && _init.Concat(_containers).All(c => !c.IsRunning))
+        {
+            return null;
+        }
         _startTime ??= _pod.Status?.StartTime ?? _ctx.Time.GetUtcNow();
         if (_podIP is null && _pod.Spec?.HostNetwork == true)
         {
@@ -240,6 +252,7 @@ internal sealed partial class PodWorker : IAsyncDisposable
             {
                 await StopContainerAsync(sidecar, GracePeriod(), "Stopping container " + sidecar.Name).ConfigureAwait(false);
             }
+            ReleaseAddress();
         }
         return next;
     }
@@ -260,6 +273,19 @@ internal sealed partial class PodWorker : IAsyncDisposable
     {
         _terminal = true;
         await StopAllAsync(GracePeriod(), "an init container failed and restartPolicy is Never").ConfigureAwait(false);
+        ReleaseAddress();
+    }
+
+    /// <summary>
+    /// A finished pod gives its IP back (upstream tears its sandbox down) but keeps showing it in its status, as
+    /// upstream does; a host-network pod never held one.
+    /// </summary>
+    private void ReleaseAddress()
+    {
+        if (_podIP != _ctx.NodeIP)
+        {
+            _ctx.Addresses.Release(Uid);
+        }
     }
 
     /// <summary>Starts the container unless its crash-loop back-off holds it; returns when the back-off ends.</summary>
