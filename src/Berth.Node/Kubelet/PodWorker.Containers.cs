@@ -177,7 +177,8 @@ internal sealed partial class PodWorker
             {
                 continue;
             }
-            worker.SetStarted(worker == slot.StartupProbe || slot.Started);
+            // Readiness and liveness wait for the startup probe; the startup probe runs until it succeeds.
+            worker.SetStarted(slot.Started);
             worker.ContainerStarted(startedAt);
         }
     }

@@ -302,10 +302,12 @@ internal sealed partial class PodWorker : IAsyncDisposable
             slot.Waiting = new ContainerStateWaiting { Reason = "CrashLoopBackOff", Message = message };
             return until;
         }
-        var finishedAt = slot.Exited?.FinishedAt ?? _ctx.Time.GetUtcNow();
-        if (await StartContainerAsync(slot).ConfigureAwait(false))
+        // Only a restart counts towards the back-off (upstream doBackOff runs for exited containers): the first
+        // restart is immediate, the next waits 10 s.
+        var finishedAt = slot.Exited?.FinishedAt;
+        if (await StartContainerAsync(slot).ConfigureAwait(false) && finishedAt is { } exitedAt)
         {
-            _backOff.Started(key, finishedAt);
+            _backOff.Started(key, exitedAt);
         }
         return null;
     }
