@@ -3,7 +3,6 @@ using static Berth.EndToEnd.NodeAgentCluster;
 namespace Berth.EndToEnd;
 
 /// <summary>kubectl logs and kubectl exec through the API server to the node agent.</summary>
-/// <remarks>`kubectl logs deployment/x` needs the ReplicaSet controller (issue 5) and is not tested here.</remarks>
 public sealed class NodeAgentLogsExecTests : IClassFixture<NodeAgentFixture>
 {
     private readonly NodeAgentCluster _cluster;
@@ -80,6 +79,44 @@ public sealed class NodeAgentLogsExecTests : IClassFixture<NodeAgentFixture>
 
         await kubectl.OkAsync($"delete pod talker restarter -n {ns} --timeout=60s");
         await AssertNoProcessesAsync(marker);
+    }
+
+    [Fact]
+    public async Task KubectlLogs_Deployment_PicksAPodOfItsSelector()
+    {
+        // kubectl resolves deployment/x itself (GET the Deployment, list pods by its selector), so a pod that
+        // carries the Deployment's labels is enough here; the ReplicaSet controller (issue 5) is not needed.
+        var ns = await _cluster.NamespaceAsync();
+        var marker = _cluster.NewMarker();
+        await _cluster.ApplyAsync(ns, $$$"""
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: web}
+            spec:
+              replicas: 0
+              selector: {matchLabels: {app: web}}
+              template:
+                metadata: {labels: {app: web}}
+                spec:
+                  containers:
+                  - {name: app, image: busybox, command: [sleep, "1"]}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: web-1, labels: {app: web}}
+            spec:
+              containers:
+              - name: app
+                image: busybox
+                command: [sh, -c, "echo hello from web-1; exec sleep 1234579"]
+                env:
+            {{{MarkerEnv(marker, 4)}}}
+            """);
+        await _cluster.WaitForReadyPodAsync(ns, "web-1");
+        var logs = "";
+        await WaitForAsync(async () => (logs = (await _cluster.Kubectl.RunAsync($"logs deployment/web -n {ns}")).Stdout).Length > 0,
+            () => $"the pod's log through deployment/web; got {logs}", 30);
+        Assert.Equal("hello from web-1\n", logs);
     }
 
     [Fact]
