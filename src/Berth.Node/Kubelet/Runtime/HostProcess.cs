@@ -15,6 +15,10 @@ public sealed class HostProcess : IAsyncDisposable
     private static readonly TimeSpan s_sessionEndWait = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan s_sessionPollInterval = TimeSpan.FromMilliseconds(10);
 
+    // Exits share /proc scans up to this old (a burst of exec probes would otherwise scan /proc per exit); the
+    // delayed sweep (SessionSignal.SweepLater) catches what a scan this old could miss.
+    private static readonly TimeSpan s_exitScanMaxAge = TimeSpan.FromMilliseconds(100);
+
     private readonly TaskCompletionSource<ProcessExit> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
@@ -204,7 +208,8 @@ public sealed class HostProcess : IAsyncDisposable
         }
     }
 
-    // Runs on the runtime thread whenever the leader may have exited. It is killed-then-reaped in that order:
+    // Runs (on a pool thread, or on the runtime thread when polling) whenever the leader may have exited. It is
+    // killed-then-reaped in that order:
     // while the leader is an unreaped zombie its pid (and so its group and session ids) cannot be reused.
     private unsafe bool OnMaybeExited()
     {
@@ -228,19 +233,22 @@ public sealed class HostProcess : IAsyncDisposable
         }
 
         int status;
+        bool othersLeft;
         lock (_gate)
         {
             // No process outlives its container (a pid namespace ends with its init).
-            SessionSignal.Send(Pid, LibC.SigKill);
+            othersLeft = SessionSignal.Send(Pid, LibC.SigKill, s_exitScanMaxAge).Any(m => m.Pid != Pid);
             LibC.WaitPid(Pid, &status, LibC.WNoHang);
             _reaped = true;
         }
+
+        SessionSignal.SweepLater(Pid);
 
         int termSignal = status & 0x7f;
         ProcessExit exit = termSignal == 0
             ? new ProcessExit((status >> 8) & 0xff, null, _time.GetUtcNow())
             : new ProcessExit(128 + termSignal, termSignal, _time.GetUtcNow());
-        if (ProcFs.SessionMembers(Pid).Count == 0)
+        if (!othersLeft)
         {
             _exited.TrySetResult(exit);
         }
@@ -258,7 +266,7 @@ public sealed class HostProcess : IAsyncDisposable
     private async Task CompleteWhenSessionGoneAsync(ProcessExit exit)
     {
         long started = _time.GetTimestamp();
-        while (ProcFs.SessionMembers(Pid).Count > 0 && _time.GetElapsedTime(started) < s_sessionEndWait)
+        while (ProcFs.SessionMembers(Pid, s_sessionPollInterval).Count > 0 && _time.GetElapsedTime(started) < s_sessionEndWait)
         {
             await Task.Delay(s_sessionPollInterval, _time).ConfigureAwait(false);
         }

@@ -1,5 +1,5 @@
 using System.Buffers.Text;
-using Microsoft.Win32.SafeHandles;
+using Berth.Node.Kubelet.Runtime.Native;
 
 namespace Berth.Node.Kubelet.Runtime;
 
@@ -9,26 +9,26 @@ internal static class ProcFs
 {
     public readonly record struct ProcessStat(char State, int ProcessGroup, int Session, ulong StartTime);
 
-    public static bool TryReadStat(int pid, out ProcessStat stat)
+    // open/read/close directly: File.OpenHandle adds an fstat and two flock calls per file, and a scan reads one
+    // file per process on the machine.
+    public static unsafe bool TryReadStat(int pid, out ProcessStat stat)
     {
         stat = default;
-        Span<byte> buffer = stackalloc byte[1024];
-        int length;
-        try
-        {
-            using SafeFileHandle handle = File.OpenHandle($"/proc/{pid}/stat");
-            length = RandomAccess.Read(handle, buffer, 0);
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-        catch (UnauthorizedAccessException)
+        int fd = LibC.Open($"/proc/{pid}/stat", LibC.ORdOnly | LibC.OCloExec);
+        if (fd < 0)
         {
             return false;
         }
 
-        return TryParseStat(buffer[..length], out stat);
+        Span<byte> buffer = stackalloc byte[1024];
+        nint length;
+        fixed (byte* p = buffer)
+        {
+            length = LibC.Read(fd, p, buffer.Length);
+        }
+
+        LibC.Close(fd);
+        return length > 0 && TryParseStat(buffer[..(int)length], out stat);
     }
 
     // "pid (comm) state ppid pgrp session ... starttime(22) ...": comm may hold spaces and ')', so fields
@@ -70,21 +70,54 @@ internal static class ProcFs
         return true;
     }
 
+    // A scan reads every process's stat file (≈10 µs each). Callers that may see a slightly old view (the exit
+    // path, hundreds of times a second with busy exec probes) share a scan younger than their maxAge; the others
+    // get one that began after they asked, shared only with callers asking at the same time.
+    private static readonly Lock s_snapshotLock = new();
+    private static List<(int Pid, ProcessStat Stat)> s_snapshot = [];
+    private static long s_snapshotStartedAt = long.MinValue;
+
     // Every live (not zombie) process whose session id is sessionId, the leader included.
-    public static List<(int Pid, ProcessStat Stat)> SessionMembers(int sessionId)
+    public static List<(int Pid, ProcessStat Stat)> SessionMembers(int sessionId, TimeSpan maxAge = default)
     {
         var members = new List<(int, ProcessStat)>();
-        foreach (string directory in Directory.EnumerateDirectories("/proc"))
+        foreach ((int pid, ProcessStat stat) in Snapshot(maxAge))
         {
-            if (int.TryParse(Path.GetFileName(directory.AsSpan()), out int pid)
-                && TryReadStat(pid, out ProcessStat stat)
-                && stat.Session == sessionId
-                && stat.State != 'Z')
+            if (stat.Session == sessionId && stat.State != 'Z')
             {
                 members.Add((pid, stat));
             }
         }
 
         return members;
+    }
+
+    public static bool Exists(int pid) => Directory.Exists($"/proc/{pid}");
+
+    private static List<(int Pid, ProcessStat Stat)> Snapshot(TimeSpan maxAge)
+    {
+        long asked = System.Diagnostics.Stopwatch.GetTimestamp();
+        lock (s_snapshotLock)
+        {
+            if (s_snapshotStartedAt >= asked
+                || (maxAge > TimeSpan.Zero && System.Diagnostics.Stopwatch.GetElapsedTime(s_snapshotStartedAt) < maxAge))
+            {
+                return s_snapshot;
+            }
+
+            long started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var all = new List<(int, ProcessStat)>();
+            foreach (string directory in Directory.EnumerateDirectories("/proc"))
+            {
+                if (int.TryParse(Path.GetFileName(directory.AsSpan()), out int pid) && TryReadStat(pid, out ProcessStat stat))
+                {
+                    all.Add((pid, stat));
+                }
+            }
+
+            s_snapshot = all;
+            s_snapshotStartedAt = started;
+            return all;
+        }
     }
 }

@@ -133,6 +133,18 @@ internal sealed unsafe class EventLoop
         return -1;
     }
 
+    // A pidfd whose exit handler found nothing to reap yet goes back under watch.
+    private void Rearm(int pidFd, Func<bool> onExited)
+    {
+        lock (_gate)
+        {
+            ulong id = _nextId++;
+            _registrations[id] = new Registration(pidFd, onExited, null);
+            var ev = new LibC.EpollEvent { Events = LibC.EpollIn, Data = id };
+            LibC.EpollCtl(_epoll, LibC.EpollCtlAdd, pidFd, &ev);
+        }
+    }
+
     private bool Forget(ulong id)
     {
         lock (_gate)
@@ -190,9 +202,22 @@ internal sealed unsafe class EventLoop
                         ready.TrySetResult();
                     }
                 }
-                else if (registration?.OnExited is { } onExited && onExited() && Forget(id))
+                else if (registration?.OnExited is { } onExited && Forget(id))
                 {
-                    LibC.Close(registration.Fd);
+                    // Handling an exit scans /proc (to end the rest of the session): off this thread, which also
+                    // carries every container's stdout, and in parallel so a burst of exits shares its scans.
+                    int pidFd = registration.Fd;
+                    ThreadPool.UnsafeQueueUserWorkItem(_ =>
+                    {
+                        if (onExited())
+                        {
+                            LibC.Close(pidFd);
+                        }
+                        else
+                        {
+                            Rearm(pidFd, onExited);
+                        }
+                    }, null);
                 }
             }
 
