@@ -167,7 +167,11 @@ public sealed class NodeAgent : IAsyncDisposable
                 }
                 return await WriteNodeStatusAsync(node, ct).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is HttpRequestException or KubeApiException { StatusCode: 409 or >= 500 } && !ct.IsCancellationRequested)
+            catch (KubeApiException e) when (e.StatusCode == 409 && !ct.IsCancellationRequested)
+            {
+                // The node IPAM controller wrote the Node in between (spec.podCIDR): read it again.
+            }
+            catch (Exception e) when (e is HttpRequestException or KubeApiException { StatusCode: >= 500 } && !ct.IsCancellationRequested)
             {
                 o.Log($"agent: registering node {o.NodeName} failed, retrying: {e.Message}");
                 await Task.Delay(TimeSpan.FromSeconds(1), o.Time, ct).ConfigureAwait(false);
