@@ -73,6 +73,7 @@ public static class ApiServerHost
         builder.Services.AddSingleton<SystemServices>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SystemServices>());
         builder.Services.AddHostedService<ServiceLoadBalancer>();
+        builder.Services.AddHostedService<EventExpiry>();
         builder.Services.AddSingleton<KubeletProxy>();
         builder.Services.AddSingleton<ResourceHandler>();
         builder.Services.AddSingleton(new OpenApiDocuments(catalog));

@@ -25,6 +25,9 @@ public sealed class ApiServerOptions
     /// <summary>The built-in load balancer's addresses, one per LoadBalancer Service.</summary>
     public string LoadBalancerPool { get; set; } = "127.100.0.0/16";
 
+    /// <summary>How long an Event is kept after it was last seen (upstream --event-ttl).</summary>
+    public TimeSpan EventTtl { get; set; } = TimeSpan.FromHours(1);
+
     public string StorePath => Path.Combine(DataDir, "state.db");
 
     public string KubeconfigPath => Path.Combine(DataDir, "kubeconfig");

@@ -23,7 +23,7 @@ internal static class CommandLine
         Usage:
           berth server [--data-dir DIR] [--api-port N] [--bind-address IP] [--datastore sqlite]
                        [--service-cidr CIDR] [--service-node-port-range RANGE] [--load-balancer-pool CIDR]
-                       [--cluster-cidr CIDR] [--node-name NAME] [--kubelet-port N]
+                       [--cluster-cidr CIDR] [--node-name NAME] [--kubelet-port N] [--event-ttl DURATION]
               Runs the Kubernetes API server, the scheduler and node IPAM controllers, and a node agent that runs
               the pods bound to this node as local processes. Writes DIR/kubeconfig (TLS + bearer token) and
               DIR/node-token (for berth agent) once it listens.
@@ -37,7 +37,8 @@ internal static class CommandLine
         Defaults: --data-dir ./.berth (agent: ./.berth-agent), --api-port 6443, --bind-address 127.0.0.1,
           --datastore sqlite, --service-cidr 127.96.0.0/16 (kubernetes = .1, cluster DNS = .10),
           --service-node-port-range 30000-32767, --load-balancer-pool 127.100.0.0/16, --cluster-cidr 127.244.0.0/16
-          (a /24 per node), --node-name the host name, --node-ip 127.0.0.1, --kubelet-port 10250 (0 = any free port).
+          (a /24 per node), --node-name the host name, --node-ip 127.0.0.1, --kubelet-port 10250 (0 = any free port),
+          --event-ttl 1h.
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -79,6 +80,9 @@ internal static class CommandLine
             {
                 case "--cluster-cidr":
                     clusterCidr = Cidr(args, ref i);
+                    break;
+                case "--event-ttl":
+                    options.EventTtl = Duration(args, ref i);
                     break;
                 case "--data-dir":
                     options.DataDir = Value(args, ref i);
@@ -293,6 +297,21 @@ internal static class CommandLine
             throw new UsageException($"flag {args[i]} needs a value");
         }
         return args[++i];
+    }
+
+    /// <summary>A Go-style duration as upstream's flags take it: 1h, 30m, 90s, 1h30m.</summary>
+    private static TimeSpan Duration(string[] args, ref int i)
+    {
+        var flag = args[i];
+        var value = Value(args, ref i);
+        var match = System.Text.RegularExpressions.Regex.Match(value, @"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$");
+        if (value.Length == 0 || !match.Success)
+        {
+            throw new UsageException($"{flag} must be a duration such as 1h, 30m or 90s, not \"{value}\"");
+        }
+        int Part(int group) => match.Groups[group].Success ? int.Parse(match.Groups[group].Value, CultureInfo.InvariantCulture) : 0;
+        var duration = new TimeSpan(Part(1), Part(2), Part(3));
+        return duration > TimeSpan.Zero ? duration : throw new UsageException($"{flag} must be longer than 0s");
     }
 
     private static string Cidr(string[] args, ref int i)
