@@ -253,34 +253,50 @@ public sealed class NodeAgent : IAsyncDisposable
         }
     }
 
+    // The Lease as last written: renewing it is one write, not a read and a write (upstream's lease controller
+    // keeps it too). Read again only when someone else changed or removed it.
+    private Lease? _lease;
+
     private async Task RenewLeaseAsync(CancellationToken ct)
     {
         var o = _options;
-        var now = o.Time.GetUtcNow();
-        var lease = await o.Client.TryGetAsync<Lease>("kube-node-lease", o.NodeName, ct).ConfigureAwait(false);
-        if (lease is null)
+        for (var attempt = 0; ; attempt++)
         {
-            var node = await o.Client.GetAsync<KubeNode>(null, o.NodeName, ct).ConfigureAwait(false);
-            await o.Client.CreateAsync(new Lease
+            var now = o.Time.GetUtcNow();
+            _lease ??= await o.Client.TryGetAsync<Lease>("kube-node-lease", o.NodeName, ct).ConfigureAwait(false);
+            try
             {
-                ApiVersion = "coordination.k8s.io/v1",
-                Kind = "Lease",
-                Metadata = new ObjectMeta
+                if (_lease is null)
                 {
-                    Name = o.NodeName,
-                    Namespace = "kube-node-lease",
-                    // As upstream: the Lease goes when its Node goes.
-                    OwnerReferences = [new OwnerReference { ApiVersion = "v1", Kind = "Node", Name = o.NodeName, Uid = node.Metadata!.Uid! }],
-                },
-                Spec = new LeaseSpec { HolderIdentity = o.NodeName, LeaseDurationSeconds = LeaseDurationSeconds, RenewTime = now },
-            }, ct).ConfigureAwait(false);
-            return;
+                    var node = await o.Client.GetAsync<KubeNode>(null, o.NodeName, ct).ConfigureAwait(false);
+                    _lease = await o.Client.CreateAsync(new Lease
+                    {
+                        ApiVersion = "coordination.k8s.io/v1",
+                        Kind = "Lease",
+                        Metadata = new ObjectMeta
+                        {
+                            Name = o.NodeName,
+                            Namespace = "kube-node-lease",
+                            // As upstream: the Lease goes when its Node goes.
+                            OwnerReferences = [new OwnerReference { ApiVersion = "v1", Kind = "Node", Name = o.NodeName, Uid = node.Metadata!.Uid! }],
+                        },
+                        Spec = new LeaseSpec { HolderIdentity = o.NodeName, LeaseDurationSeconds = LeaseDurationSeconds, RenewTime = now },
+                    }, ct).ConfigureAwait(false);
+                    return;
+                }
+                _lease.Spec ??= new LeaseSpec();
+                _lease.Spec.HolderIdentity = o.NodeName;
+                _lease.Spec.LeaseDurationSeconds = LeaseDurationSeconds;
+                _lease.Spec.RenewTime = now;
+                _lease = await o.Client.UpdateAsync(_lease, ct).ConfigureAwait(false);
+                return;
+            }
+            catch (KubeApiException e) when (e.StatusCode is 404 or 409 && attempt == 0)
+            {
+                // Changed, created or deleted by someone else: start over from what the API has.
+                _lease = null;
+            }
         }
-        lease.Spec ??= new LeaseSpec();
-        lease.Spec.HolderIdentity = o.NodeName;
-        lease.Spec.LeaseDurationSeconds = LeaseDurationSeconds;
-        lease.Spec.RenewTime = now;
-        await o.Client.UpdateAsync(lease, ct).ConfigureAwait(false);
     }
 
     /// <summary>Stops every pod's processes gracefully (the pod objects stay), then the agent's loops.</summary>

@@ -28,8 +28,9 @@ public sealed class NodeIpamController : IAsyncDisposable
         _cidrs = new CidrSet(clusterCidr, nodeMaskSize);
         _log = log ?? (_ => { });
         _nodes = new Informer<KubeNode>(client, log: line => _log("node-ipam: " + line));
-        _nodes.OnAdd(node => AssignAsync(node).Forget());
-        _nodes.OnUpdate((old, node) => AssignAsync(node).Forget());
+        // AssignAsync handles its own failures; the informer's handlers are synchronous.
+        _nodes.OnAdd(node => _ = AssignAsync(node));
+        _nodes.OnUpdate((old, node) => { _ = AssignAsync(node); });
         _nodes.OnDelete(node =>
         {
             lock (_lock)
@@ -170,10 +171,4 @@ public sealed class NodeIpamController : IAsyncDisposable
 
         public override string ToString() => $"{Format(0).Split('/')[0]}/{_clusterPrefix}";
     }
-}
-
-internal static class TaskExtensions
-{
-    /// <summary>Runs a task whose failures it handles itself, from a synchronous informer handler.</summary>
-    public static void Forget(this Task task) => _ = task;
 }

@@ -62,7 +62,7 @@ internal sealed class ContainerSlot(Container spec, bool isInit)
 
     private volatile bool _started;
     private volatile bool _ready;
-    private volatile string? _probeKill;
+    private volatile Probe? _probeKill;
 
     /// <summary>The startup probe succeeded (or there is none) since the instance started.</summary>
     public bool Started
@@ -78,8 +78,8 @@ internal sealed class ContainerSlot(Container spec, bool isInit)
         set => _ready = value;
     }
 
-    /// <summary>Set by a failing liveness or startup probe: the event message for the restart it asks for.</summary>
-    public string? ProbeKill
+    /// <summary>Set by a failing liveness or startup probe: the probe whose failure asks for a restart.</summary>
+    public Probe? ProbeKill
     {
         get => _probeKill;
         set => _probeKill = value;

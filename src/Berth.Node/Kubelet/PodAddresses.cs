@@ -6,7 +6,8 @@ namespace Berth.Node.Kubelet;
 /// <summary>
 /// Pod IPs from this node's pod CIDR (spec.podCIDR), host-local style: one file per address in the state
 /// directory, named by the address and holding the pod's uid, so a restarted agent gives a pod the address it
-/// had. Loopback mode needs no interface setup: Linux routes all of 127.0.0.0/8 to lo.
+/// had. The files are read once, at start; after that the map in memory is the index and the files the record.
+/// Loopback mode needs no interface setup: Linux routes all of 127.0.0.0/8 to lo.
 /// </summary>
 public sealed class PodAddresses
 {
@@ -14,6 +15,7 @@ public sealed class PodAddresses
     private readonly uint _network;
     private readonly int _size;
     private readonly Lock _lock = new();
+    private readonly Dictionary<string, string> _byUid = new(StringComparer.Ordinal);
 
     public PodAddresses(string directory, string podCidr)
     {
@@ -23,6 +25,10 @@ public sealed class PodAddresses
         _size = 1 << (32 - prefix);
         Cidr = podCidr;
         Directory.CreateDirectory(directory);
+        foreach (var file in Directory.EnumerateFiles(directory))
+        {
+            _byUid[File.ReadAllText(file)] = Path.GetFileName(file);
+        }
     }
 
     public string Cidr { get; }
@@ -33,18 +39,24 @@ public sealed class PodAddresses
     {
         lock (_lock)
         {
-            if (Find(uid) is { } held)
+            if (_byUid.TryGetValue(uid, out var held))
             {
                 return held;
             }
             // .0 is the network and the last address the broadcast address of the range: neither is handed out.
+            var taken = _byUid.Values.ToHashSet(StringComparer.Ordinal);
             for (var i = 1; i < _size - 1; i++)
             {
                 var ip = Format(_network + (uint)i);
+                if (taken.Contains(ip))
+                {
+                    continue;
+                }
                 try
                 {
                     using var file = new FileStream(Path.Combine(_directory, ip), FileMode.CreateNew, FileAccess.Write);
                     file.Write(System.Text.Encoding.UTF8.GetBytes(uid));
+                    _byUid[uid] = ip;
                     return ip;
                 }
                 catch (IOException) when (File.Exists(Path.Combine(_directory, ip)))
@@ -61,7 +73,7 @@ public sealed class PodAddresses
     {
         lock (_lock)
         {
-            if (Find(uid) is { } ip)
+            if (_byUid.Remove(uid, out var ip))
             {
                 File.Delete(Path.Combine(_directory, ip));
             }
@@ -73,26 +85,12 @@ public sealed class PodAddresses
     {
         lock (_lock)
         {
-            foreach (var file in Directory.EnumerateFiles(_directory))
+            foreach (var (uid, ip) in _byUid.Where(e => !liveUids.Contains(e.Key)).ToList())
             {
-                if (!liveUids.Contains(File.ReadAllText(file)))
-                {
-                    File.Delete(file);
-                }
+                _byUid.Remove(uid);
+                File.Delete(Path.Combine(_directory, ip));
             }
         }
-    }
-
-    private string? Find(string uid)
-    {
-        foreach (var file in Directory.EnumerateFiles(_directory))
-        {
-            if (File.ReadAllText(file) == uid)
-            {
-                return Path.GetFileName(file);
-            }
-        }
-        return null;
     }
 
     private static (uint Network, int Prefix) ParseCidr(string cidr)

@@ -148,7 +148,7 @@ internal sealed partial class PodWorker
                 }
                 else if (result == ProbeResult.Failure)
                 {
-                    slot.ProbeKill = $"Container {slot.Name} failed startup probe, will be restarted";
+                    slot.ProbeKill = startup;
                 }
             });
         }
@@ -167,7 +167,7 @@ internal sealed partial class PodWorker
             {
                 if (result == ProbeResult.Failure)
                 {
-                    slot.ProbeKill = $"Container {slot.Name} failed liveness probe, will be restarted";
+                    slot.ProbeKill = liveness;
                 }
             });
         }
@@ -206,8 +206,10 @@ internal sealed partial class PodWorker
             return new ExecOutcome(126, error, TimedOut: false);
         }
         await using var process = HostProcess.Start(new ProcessSpec(executable, [.. command.Skip(1)], env, slot.WorkingDirectory));
-        var output = new MemoryStream();
-        var copy = Task.WhenAll(process.Stdout.CopyToAsync(output, ct), process.Stderr!.CopyToAsync(output, ct));
+        // Upstream keeps at most 10 KiB of an exec probe's combined output; two streams, so no shared buffer.
+        var stdout = ReadLimitedAsync(process.Stdout, ct);
+        var stderr = ReadLimitedAsync(process.Stderr!, ct);
+        var copy = Task.WhenAll(stdout, stderr);
         var exited = process.Exited;
         if (await Task.WhenAny(exited, Task.Delay(timeout, _ctx.Time, ct)).ConfigureAwait(false) != exited)
         {
@@ -215,7 +217,23 @@ internal sealed partial class PodWorker
             return new ExecOutcome(-1, "", TimedOut: true);
         }
         await copy.ConfigureAwait(false);
-        return new ExecOutcome((await exited.ConfigureAwait(false)).ExitCode, System.Text.Encoding.UTF8.GetString(output.ToArray()), TimedOut: false);
+        var output = (await stdout.ConfigureAwait(false)) + (await stderr.ConfigureAwait(false));
+        return new ExecOutcome((await exited.ConfigureAwait(false)).ExitCode, output.Length > ExecOutputLimit ? output[..ExecOutputLimit] : output, TimedOut: false);
+    }
+
+    private const int ExecOutputLimit = 10 * 1024;
+
+    // Reads to the end (so the process never blocks on a full pipe) but keeps only the first 10 KiB.
+    private static async Task<string> ReadLimitedAsync(Stream source, CancellationToken ct)
+    {
+        var kept = new MemoryStream();
+        var buffer = new byte[4096];
+        int read;
+        while ((read = await source.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+        {
+            kept.Write(buffer, 0, (int)Math.Min(read, Math.Max(0, ExecOutputLimit - kept.Length)));
+        }
+        return System.Text.Encoding.UTF8.GetString(kept.GetBuffer(), 0, (int)kept.Length);
     }
 
     /// <summary>Collects a container whose process has exited: its termination, its logs, its probes.</summary>
@@ -272,15 +290,15 @@ internal sealed partial class PodWorker
 
     private async Task KillIfProbeFailedAsync(ContainerSlot slot)
     {
-        if (slot.ProbeKill is not { } message || !slot.IsRunning)
+        if (slot.ProbeKill is not { } probe || !slot.IsRunning)
         {
             return;
         }
         slot.ProbeKill = null;
+        var kind = probe == slot.Spec.LivenessProbe ? "liveness" : "startup";
         // A probe's own terminationGracePeriodSeconds overrides the pod's for the restart it causes.
-        var probe = message.Contains("liveness", StringComparison.Ordinal) ? slot.Spec.LivenessProbe : slot.Spec.StartupProbe;
-        var grace = probe?.TerminationGracePeriodSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : GracePeriod();
-        await StopContainerAsync(slot, grace, message).ConfigureAwait(false);
+        var grace = probe.TerminationGracePeriodSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : GracePeriod();
+        await StopContainerAsync(slot, grace, $"Container {slot.Name} failed {kind} probe, will be restarted").ConfigureAwait(false);
     }
 
     /// <summary>

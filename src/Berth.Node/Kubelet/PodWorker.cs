@@ -67,10 +67,6 @@ internal sealed partial class PodWorker : IAsyncDisposable
 
     public string Name { get; }
 
-    public Pod Pod => _pod;
-
-    public string? PodIP => _podIP;
-
     /// <summary>Completes when the pod has been stopped and its object removed (or the agent stopped it).</summary>
     public Task Completion => _loop;
 

@@ -37,8 +37,6 @@ public sealed class RestartBackOff(TimeProvider time, TimeSpan? initial = null, 
         _entries[key] = (backOff, time.GetUtcNow());
     }
 
-    public void Forget(string key) => _entries.Remove(key);
-
     // Upstream hasExpired: a container that ran fine for twice the cap starts over at the initial back-off.
     private bool HasExpired(DateTimeOffset eventTime, DateTimeOffset lastUpdate) => eventTime - lastUpdate > _max * 2;
 

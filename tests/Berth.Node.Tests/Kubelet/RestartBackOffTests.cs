@@ -45,9 +45,6 @@ public sealed class RestartBackOffTests
             Assert.Equal(TimeSpan.FromSeconds(seconds), backOff.Current("id"));
             backOff.Started("id", _time.GetUtcNow());
         }
-
-        backOff.Forget("id");
-        Assert.Equal(TimeSpan.Zero, backOff.Current("id"));
     }
 
     [Fact]
@@ -103,9 +100,6 @@ public sealed class RestartBackOffTests
         Assert.Equal(TimeSpan.FromSeconds(20), backOff.Current("pod-a/app"));
         Assert.Equal(TimeSpan.FromSeconds(10), backOff.Current("pod-b/app"));
         Assert.Equal(TimeSpan.Zero, backOff.Current("pod-c/app"));
-
-        backOff.Forget("pod-a/app");
-        Assert.Null(backOff.BlockedUntil("pod-a/app", now));
         Assert.Equal(now.AddSeconds(10), backOff.BlockedUntil("pod-b/app", now));
     }
 

@@ -26,10 +26,6 @@ public static class ChannelProtocol
     /// Streams <paramref name="process"/> over an accepted v5 WebSocket until it exits, then sends its status and
     /// closes. A client that goes away, or <paramref name="ct"/>, kills the command; the task then just completes.
     /// </summary>
-    public static Task RunAsync(WebSocket socket, IExecProcess process, CancellationToken ct) =>
-        RunAsync(socket, process, [], ct);
-
-    /// <inheritdoc cref="RunAsync(WebSocket, IExecProcess, CancellationToken)"/>
     /// <param name="command">Named in the non-zero exit status message, as the container runtime does.</param>
     public static Task RunAsync(WebSocket socket, IExecProcess process, IReadOnlyList<string> command, CancellationToken ct) =>
         new ExecSession(socket, process, command).RunAsync(ct);
