@@ -7,6 +7,7 @@ namespace Berth.Client;
 /// A reflector and its cache (client-go's SharedInformer, one consumer): lists, then watches from the list's
 /// resourceVersion, keeping a local copy of every object. Handlers run one at a time, in event order, on one dispatch
 /// loop. Objects handed out are the cached instances: copy (<c>KubeJson.DeepClone</c>) before changing them.
+/// Indexes (client-go Indexers) map computed values to cached objects; <see cref="NamespaceIndex"/> is always there.
 /// </summary>
 public sealed class Informer<T> : IAsyncDisposable
     where T : class, IKubernetesObject
@@ -23,6 +24,8 @@ public sealed class Informer<T> : IAsyncDisposable
     private readonly List<Action<T, T>> _onUpdate = [];
     private readonly List<Action<T>> _onDelete = [];
     private readonly Dictionary<string, T> _cache = new(StringComparer.Ordinal);
+    // Index name → its key function and, per indexed value, the cache keys of the objects with that value.
+    private readonly Dictionary<string, (Func<T, IEnumerable<string>> Keys, Dictionary<string, HashSet<string>> Values)> _indexes = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private readonly Channel<Action> _dispatch = Channel.CreateUnbounded<Action>(new() { SingleReader = true });
     private readonly TaskCompletionSource _synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -39,7 +42,17 @@ public sealed class Informer<T> : IAsyncDisposable
         _namespace = ns;
         _selectors = selectors ?? new ListOptions();
         _log = log;
+        AddIndex(NamespaceIndex, static obj => [obj.Metadata?.Namespace ?? ""]);
     }
+
+    /// <summary>The built-in index of objects by namespace ("" for cluster-scoped objects).</summary>
+    public const string NamespaceIndex = "namespace";
+
+    /// <summary>
+    /// When positive, every period each cached object is handed to the update handlers as OnUpdate(obj, obj)
+    /// (client-go resync), so controllers periodically re-check state they do not get events for.
+    /// </summary>
+    public TimeSpan ResyncPeriod { get; init; }
 
     public bool HasSynced => _synced.Task.IsCompleted;
 
@@ -52,6 +65,50 @@ public sealed class Informer<T> : IAsyncDisposable
 
     public void OnDelete(Action<T> handler) => AddHandler(_onDelete, handler);
 
+    /// <summary>Adds an index: <paramref name="keys"/> gives the values an object is found under. Before StartAsync only.</summary>
+    public void AddIndex(string name, Func<T, IEnumerable<string>> keys)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(keys);
+        if (_stop is not null)
+        {
+            throw new InvalidOperationException("add indexes before StartAsync");
+        }
+        lock (_lock)
+        {
+            if (!_indexes.TryAdd(name, (keys, new(StringComparer.Ordinal))))
+            {
+                throw new InvalidOperationException($"indexer conflict: {name}");
+            }
+        }
+    }
+
+    /// <summary>The cached objects found under <paramref name="value"/> in index <paramref name="name"/> (a snapshot).</summary>
+    public IReadOnlyList<T> ByIndex(string name, string value)
+    {
+        lock (_lock)
+        {
+            if (!_indexes.TryGetValue(name, out var index))
+            {
+                throw new InvalidOperationException($"Index with name {name} does not exist");
+            }
+            return index.Values.TryGetValue(value, out var keys) ? [.. keys.Select(k => _cache[k])] : [];
+        }
+    }
+
+    /// <summary>The cached objects of namespace <paramref name="ns"/> ("" = cluster-scoped), or all when null.</summary>
+    public IReadOnlyList<T> List(string? ns)
+    {
+        if (ns is not null)
+        {
+            return ByIndex(NamespaceIndex, ns);
+        }
+        lock (_lock)
+        {
+            return [.. _cache.Values];
+        }
+    }
+
     /// <summary>Starts listing and watching in the background; returns at once.</summary>
     public Task StartAsync(CancellationToken ct)
     {
@@ -61,7 +118,9 @@ public sealed class Informer<T> : IAsyncDisposable
         }
         _stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var token = _stop.Token;
-        _running = Task.WhenAll(Task.Run(() => ReflectAsync(token), token), Task.Run(() => DispatchAsync(token), token));
+        _running = ResyncPeriod > TimeSpan.Zero
+            ? Task.WhenAll(Task.Run(() => ReflectAsync(token), token), Task.Run(() => DispatchAsync(token), token), Task.Run(() => ResyncAsync(token), token))
+            : Task.WhenAll(Task.Run(() => ReflectAsync(token), token), Task.Run(() => DispatchAsync(token), token));
         return Task.CompletedTask;
     }
 
@@ -204,11 +263,11 @@ public sealed class Informer<T> : IAsyncDisposable
                 {
                     NotifyUpdate(old, item);
                 }
-                _cache[key] = item;
+                Store(key, old, item);
             }
             foreach (var (key, old) in _cache.Where(e => !seen.Contains(e.Key)).ToList())
             {
-                _cache.Remove(key);
+                Store(key, old, null);
                 Notify(_onDelete, old);
             }
             _resourceVersion = resourceVersion;
@@ -232,7 +291,7 @@ public sealed class Informer<T> : IAsyncDisposable
             {
                 Notify(_onAdd, obj);
             }
-            _cache[key] = obj;
+            Store(key, old, obj);
             _resourceVersion = obj.Metadata?.ResourceVersion ?? _resourceVersion;
         }
     }
@@ -242,9 +301,63 @@ public sealed class Informer<T> : IAsyncDisposable
         lock (_lock)
         {
             var key = Key(obj);
-            _cache.Remove(key);
+            Store(key, _cache.GetValueOrDefault(key), null);
             Notify(_onDelete, obj);
             _resourceVersion = obj.Metadata?.ResourceVersion ?? _resourceVersion;
+        }
+    }
+
+    /// <summary>Writes (or, for null, removes) a cache entry and moves it in every index; under the lock.</summary>
+    private void Store(string key, T? old, T? current)
+    {
+        if (current is null)
+        {
+            _cache.Remove(key);
+        }
+        else
+        {
+            _cache[key] = current;
+        }
+        foreach (var (keys, values) in _indexes.Values)
+        {
+            if (old is not null)
+            {
+                foreach (var value in keys(old))
+                {
+                    if (values.TryGetValue(value, out var set) && set.Remove(key) && set.Count == 0)
+                    {
+                        values.Remove(value);
+                    }
+                }
+            }
+            if (current is not null)
+            {
+                foreach (var value in keys(current))
+                {
+                    if (!values.TryGetValue(value, out var set))
+                    {
+                        values[value] = set = new(StringComparer.Ordinal);
+                    }
+                    set.Add(key);
+                }
+            }
+        }
+    }
+
+    /// <summary>Every period after the first sync, queues OnUpdate(obj, obj) for each cached object.</summary>
+    private async Task ResyncAsync(CancellationToken ct)
+    {
+        await _synced.Task.WaitAsync(ct).ConfigureAwait(false);
+        using var timer = new PeriodicTimer(ResyncPeriod);
+        while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+        {
+            lock (_lock)
+            {
+                foreach (var obj in _cache.Values)
+                {
+                    NotifyUpdate(obj, obj);
+                }
+            }
         }
     }
 
