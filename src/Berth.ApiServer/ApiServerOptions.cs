@@ -28,6 +28,18 @@ public sealed class ApiServerOptions
     /// <summary>How long an Event is kept after it was last seen (upstream --event-ttl).</summary>
     public TimeSpan EventTtl { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// tolerationSeconds of the node.kubernetes.io/not-ready:NoExecute toleration added to every pod that has none
+    /// (upstream --default-not-ready-toleration-seconds). 30 s instead of upstream's 300 s: Berth's nodes are agents
+    /// on one machine or a few, and a node that stopped reporting is an agent that crashed or was stopped, not a
+    /// data-center link that may come back; its pods should be replaced quickly, not after five minutes.
+    /// </summary>
+    public long DefaultNotReadyTolerationSeconds { get; set; } = 30;
+
+    /// <summary>As <see cref="DefaultNotReadyTolerationSeconds"/>, for node.kubernetes.io/unreachable:NoExecute
+    /// (upstream --default-unreachable-toleration-seconds, 300 there), 30 s for the same reason.</summary>
+    public long DefaultUnreachableTolerationSeconds { get; set; } = 30;
+
     public string StorePath => Path.Combine(DataDir, "state.db");
 
     public string KubeconfigPath => Path.Combine(DataDir, "kubeconfig");

@@ -32,6 +32,7 @@ public sealed partial class ResourceHandler
     private async Task<JsonObject> CreateObjectAsync(ResourceDefinition def, JsonObject obj, DryRunMode dryRun, CancellationToken ct)
     {
         var name = Meta.Name(obj) ?? "";
+        Strategy.Admit(def, obj, subresource: null, _options);
         Strategy.PrepareForCreate(def, obj, Now);
         ThrowIfInvalid(def, obj, Strategy.ValidateMetadata(def, obj));
         if (def.Namespaced)
@@ -124,6 +125,7 @@ public sealed partial class ResourceHandler
         var errors = Strategy.ValidateMetadataUpdate(updated, current.Object);
         ThrowIfInvalid(def, updated, errors);
         var result = Strategy.PrepareForUpdate(def, updated, current.Object, subresource);
+        Strategy.Admit(def, result, subresource, _options);
         ThrowIfInvalid(def, result, Strategy.ValidateMetadata(def, result));
         var txn = _hooks.For(def.Kind) is { } hooks
             ? await hooks.BeforeUpdateAsync(result, current.Object, subresource, dryRun == DryRunMode.All, ct).ConfigureAwait(false)

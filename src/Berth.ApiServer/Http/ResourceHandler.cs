@@ -19,11 +19,14 @@ public sealed partial class ResourceHandler
     private readonly TimeProvider _time;
     private readonly ObjectDeleter _deleter;
     private readonly ObjectHooks _hooks;
+    private readonly ApiServerOptions _options;
 
     private readonly KubeletProxy _kubelets;
 
-    public ResourceHandler(ResourceCatalog catalog, ObjectStore objects, TimeProvider time, ObjectDeleter deleter, ObjectHooks hooks, KubeletProxy kubelets)
+    public ResourceHandler(ResourceCatalog catalog, ObjectStore objects, TimeProvider time, ObjectDeleter deleter, ObjectHooks hooks, KubeletProxy kubelets,
+        ApiServerOptions options)
     {
+        _options = options;
         _kubelets = kubelets;
         _catalog = catalog;
         _objects = objects;

@@ -11,6 +11,8 @@ namespace Berth.ApiServer.Registry;
 public static class Strategy
 {
     private const int TotalAnnotationSizeLimit = 256 * 1024;
+    private const string TaintNodeNotReady = "node.kubernetes.io/not-ready";
+    private const string TaintNodeUnreachable = "node.kubernetes.io/unreachable";
 
     public static void PrepareForCreate(ResourceDefinition def, JsonObject obj, DateTimeOffset now)
     {
@@ -128,6 +130,72 @@ public static class Strategy
             meta["generation"] = generation + 1;
         }
         return result;
+    }
+
+    /// <summary>
+    /// The mutating admission Berth runs on writes of an object itself (not its subresources), after the body is
+    /// decoded and before the strategy: today only DefaultTolerationSeconds, for pods.
+    /// </summary>
+    public static void Admit(ResourceDefinition def, JsonObject obj, string? subresource, ApiServerOptions options)
+    {
+        if (def.Kind == "Pod" && subresource is null)
+        {
+            AddDefaultTolerations(obj, options.DefaultNotReadyTolerationSeconds, options.DefaultUnreachableTolerationSeconds);
+        }
+    }
+
+    /// <summary>
+    /// Upstream's DefaultTolerationSeconds admission plugin (plugin/pkg/admission/defaulttolerationseconds), on
+    /// create and update: a pod without a toleration for node.kubernetes.io/not-ready (resp. unreachable) with
+    /// effect NoExecute gets one with operator Exists for the given seconds, so the taint eviction controller
+    /// removes it that long after its node went away. A toleration with an empty key or an empty effect counts.
+    /// </summary>
+    public static void AddDefaultTolerations(JsonObject pod, long notReadySeconds, long unreachableSeconds)
+    {
+        var spec = pod["spec"] as JsonObject;
+        var tolerations = spec?["tolerations"] as JsonArray;
+        var notReady = false;
+        var unreachable = false;
+        foreach (var toleration in tolerations?.OfType<JsonObject>() ?? [])
+        {
+            var key = StringOrEmpty(toleration["key"]);
+            var effect = StringOrEmpty(toleration["effect"]);
+            var noExecute = effect is "NoExecute" or "";
+            notReady |= key is TaintNodeNotReady or "" && noExecute;
+            unreachable |= key is TaintNodeUnreachable or "" && noExecute;
+        }
+        if (notReady && unreachable)
+        {
+            return;
+        }
+        if (spec is null)
+        {
+            spec = [];
+            pod["spec"] = spec;
+        }
+        if (tolerations is null)
+        {
+            tolerations = [];
+            spec["tolerations"] = tolerations;
+        }
+        if (!notReady)
+        {
+            tolerations.Add(Toleration(TaintNodeNotReady, notReadySeconds));
+        }
+        if (!unreachable)
+        {
+            tolerations.Add(Toleration(TaintNodeUnreachable, unreachableSeconds));
+        }
+
+        static string StringOrEmpty(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : "";
+
+        static JsonObject Toleration(string key, long seconds) => new()
+        {
+            ["key"] = key,
+            ["operator"] = "Exists",
+            ["effect"] = "NoExecute",
+            ["tolerationSeconds"] = seconds,
+        };
     }
 
     /// <summary>Object metadata checks every kind shares (ValidateObjectMeta), with the kind's name rule.</summary>
