@@ -16,9 +16,6 @@ namespace Berth.Node;
 /// </summary>
 public sealed class NodeAgent : IAsyncDisposable
 {
-    private const int LeaseDurationSeconds = 40;
-    // Upstream renews at a quarter of the lease duration.
-    private static readonly TimeSpan s_leaseRenew = TimeSpan.FromSeconds(10);
     // Node status is rewritten when it changes or, as a heartbeat of its conditions, at least this often.
     private static readonly TimeSpan s_statusReport = TimeSpan.FromMinutes(1);
 
@@ -204,21 +201,37 @@ public sealed class NodeAgent : IAsyncDisposable
         return node.Spec!.PodCIDR!;
     }
 
-    /// <summary>Renews the node's Lease every 10 s and rewrites its status every minute.</summary>
+    /// <summary>
+    /// Renews the node's Lease every quarter of its duration (upstream's renewInterval) and reads the Node: its status
+    /// is rewritten every minute, and at once when the API's Ready condition is not True — the node lifecycle
+    /// controller set it Unknown while this agent was away or cut off, and the node stays tainted until the agent
+    /// says otherwise. The kubelet reads its Node every nodeStatusUpdateFrequency (10 s) for the same comparison.
+    /// </summary>
     private async Task HeartbeatAsync(CancellationToken ct)
     {
         var o = _options;
+        var renew = o.LeaseDuration / 4;
         var lastStatus = o.Time.GetTimestamp();
         while (!ct.IsCancellationRequested)
         {
             try
             {
                 await RenewLeaseAsync(ct).ConfigureAwait(false);
-                if (o.Time.GetElapsedTime(lastStatus) >= s_statusReport)
+                var node = await o.Client.GetAsync<KubeNode>(null, o.NodeName, ct).ConfigureAwait(false);
+                var ready = node.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready");
+                if (ready?.Status != "True")
                 {
-                    var node = await o.Client.GetAsync<KubeNode>(null, o.NodeName, ct).ConfigureAwait(false);
-                    await WriteNodeStatusAsync(node, ct).ConfigureAwait(false);
+                    o.Log($"agent: node {o.NodeName} is Ready={ready?.Status ?? "<none>"} in the API ({ready?.Reason}); posting its status");
+                }
+                if (ready?.Status != "True" || o.Time.GetElapsedTime(lastStatus) >= s_statusReport)
+                {
+                    node = await WriteNodeStatusAsync(node, ct).ConfigureAwait(false);
                     lastStatus = o.Time.GetTimestamp();
+                    if (ready is not null && ready.Status != "True")
+                    {
+                        // The kubelet's ReadyCondition setter records the transition back to Ready the same way.
+                        _events!.Record(node, "Normal", "NodeReady", $"Node {o.NodeName} status is now: NodeReady");
+                    }
                 }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -244,7 +257,7 @@ public sealed class NodeAgent : IAsyncDisposable
             }
             try
             {
-                await Task.Delay(s_leaseRenew, o.Time, ct).ConfigureAwait(false);
+                await Task.Delay(renew, o.Time, ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -256,6 +269,8 @@ public sealed class NodeAgent : IAsyncDisposable
     // The Lease as last written: renewing it is one write, not a read and a write (upstream's lease controller
     // keeps it too). Read again only when someone else changed or removed it.
     private Lease? _lease;
+
+    private int LeaseDurationSeconds => (int)Math.Ceiling(_options.LeaseDuration.TotalSeconds);
 
     private async Task RenewLeaseAsync(CancellationToken ct)
     {

@@ -23,6 +23,13 @@ public sealed class NodeAgentOptions
     /// <summary>The bearer token the API server presents to the kubelet API.</summary>
     public required string Token { get; init; }
 
+    /// <summary>
+    /// The node Lease's spec.leaseDurationSeconds (upstream kubelet --node-lease-duration-seconds, 40 s); the agent
+    /// renews it every quarter of this, as the kubelet's renewInterval. The node lifecycle controller marks a node
+    /// whose Lease and status have gone unrenewed for its grace period (40 s) Unknown.
+    /// </summary>
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(40);
+
     public Action<string> Log { get; init; } = Console.WriteLine;
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
