@@ -195,6 +195,10 @@ public sealed partial class ResourceHandler
         }).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// DeleteOptions as upstream's delete handler reads them: from the body when there is one, else from the query
+    /// (kubectl sends a body; curl users write ?propagationPolicy=Foreground), then validated.
+    /// </summary>
     private static async Task<JsonObject?> ReadDeleteOptionsAsync(HttpContext http, CancellationToken ct)
     {
         var bytes = await RequestBody.ReadAsync(http.Request, ct).ConfigureAwait(false);
@@ -203,21 +207,31 @@ public sealed partial class ResourceHandler
         {
             options = RequestBody.ParseObject(http.Request.ContentType, bytes);
         }
-        if (http.Request.Query["gracePeriodSeconds"].ToString() is { Length: > 0 } grace && long.TryParse(grace, out var g))
+        else
         {
-            options ??= [];
-            options["gracePeriodSeconds"] = g;
+            var query = http.Request.Query;
+            if (query["gracePeriodSeconds"].Count > 0)
+            {
+                var grace = query["gracePeriodSeconds"][0] ?? "";
+                options ??= [];
+                options["gracePeriodSeconds"] = long.TryParse(grace, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var g)
+                    ? g
+                    : throw ApiException.BadRequest($"strconv.ParseInt: parsing {FieldError.Quote(grace)}: invalid syntax");
+            }
+            if (query["propagationPolicy"].ToString() is { Length: > 0 } policy)
+            {
+                options ??= [];
+                options["propagationPolicy"] = policy;
+            }
+            if (query["orphanDependents"].Count > 0)
+            {
+                // Go's query decoding of a *bool: only "0" and "false" (any case) are false.
+                var orphan = query["orphanDependents"][0] ?? "";
+                options ??= [];
+                options["orphanDependents"] = !(orphan == "0" || orphan.Equals("false", StringComparison.OrdinalIgnoreCase));
+            }
         }
-        if (http.Request.Query["propagationPolicy"].ToString() is { Length: > 0 } policy)
-        {
-            options ??= [];
-            options["propagationPolicy"] = policy;
-        }
-        if (RequestBody.OptionalString(options?["propagationPolicy"], "propagationPolicy") is { } p && p is not ("Orphan" or "Background" or "Foreground"))
-        {
-            throw ApiException.Invalid("DeleteOptions", "", null,
-                [new StatusCause("FieldValueNotSupported", $"Unsupported value: \"{p}\": supported values: \"Foreground\", \"Background\", \"Orphan\"", "propagationPolicy")]);
-        }
+        ObjectDeleter.ValidateOptions(options);
         return options;
     }
 

@@ -252,6 +252,13 @@ public static class Strategy
                 errors.Add(FieldError.TooLong("metadata.annotations", TotalAnnotationSizeLimit));
             }
         }
+        if (meta["ownerReferences"] is JsonArray || meta["finalizers"] is JsonArray)
+        {
+            // The object was normalized through its model type, so its metadata reads back as ObjectMeta.
+            var typed = Berth.Api.Serialization.KubeJson.Deserialize<Berth.Api.Models.ObjectMeta>(meta);
+            errors.AddRange(ObjectMetaValidation.ValidateOwnerReferences(typed.OwnerReferences ?? [], "metadata.ownerReferences"));
+            errors.AddRange(ObjectMetaValidation.ValidateFinalizers(typed.Finalizers ?? [], "metadata.finalizers"));
+        }
         return errors;
     }
 
