@@ -19,14 +19,16 @@ public sealed class NodeAgentCluster : IAsyncDisposable
     private static int s_nextCidr = Random.Shared.Next(0, 60);
 
     private readonly List<string> _tempDirs = [];
+    private readonly string[] _serverArgs;
     private int _nextMarker;
     private BerthServer? _restartedFrom;
 
-    private NodeAgentCluster(BerthServer server, string clusterCidr, string id)
+    private NodeAgentCluster(BerthServer server, string clusterCidr, string id, string[] serverArgs)
     {
         Server = server;
         ClusterCidr = clusterCidr;
         Id = id;
+        _serverArgs = serverArgs;
         Kubectl = server.Kubectl();
     }
 
@@ -43,12 +45,13 @@ public sealed class NodeAgentCluster : IAsyncDisposable
 
     public static string TestPod => Binaries.TestPod;
 
-    public static async Task<NodeAgentCluster> StartAsync()
+    /// <summary>Starts a server (with extra `berth server` flags, kept for restarts) and waits for its node to be Ready.</summary>
+    public static async Task<NodeAgentCluster> StartAsync(params string[] serverArgs)
     {
         var n = 160 + (Interlocked.Increment(ref s_nextCidr) % 60);
         var cidr = $"127.{n}.0.0/16";
-        var server = await BerthServer.StartAsync(null, 0, "--cluster-cidr", cidr);
-        var cluster = new NodeAgentCluster(server, cidr, "e2e" + Guid.NewGuid().ToString("N")[..12]);
+        var server = await BerthServer.StartAsync(null, 0, ["--cluster-cidr", cidr, .. serverArgs]);
+        var cluster = new NodeAgentCluster(server, cidr, "e2e" + Guid.NewGuid().ToString("N")[..12], serverArgs);
         try
         {
             cluster.NodeName = await cluster.WaitForReadyNodeAsync();
@@ -72,7 +75,7 @@ public sealed class NodeAgentCluster : IAsyncDisposable
         // The first server owns the data dir (removed when it is disposed, after its successor).
         _restartedFrom ??= Server;
         Kubectl.Dispose();
-        Server = await BerthServer.StartAsync(_restartedFrom.DataDir, 0, "--cluster-cidr", ClusterCidr);
+        Server = await BerthServer.StartAsync(_restartedFrom.DataDir, 0, ["--cluster-cidr", ClusterCidr, .. _serverArgs]);
         Kubectl = Server.Kubectl();
         await WaitForReadyNodeAsync();
     }
