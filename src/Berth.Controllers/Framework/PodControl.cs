@@ -5,11 +5,20 @@ using Berth.Client;
 
 namespace Berth.Controllers.Framework;
 
+/// <summary>Upstream PodControlInterface: how a controller creates and deletes its pods (a seam tests fake to fail on purpose).</summary>
+public interface IPodControl
+{
+    Task<Pod> CreatePodsWithControllerRefAsync(string ns, PodTemplateSpec template, IKubernetesObject controller,
+        OwnerReference controllerRef, CancellationToken ct);
+
+    Task DeletePodAsync(string ns, string name, IKubernetesObject controller, CancellationToken ct);
+}
+
 /// <summary>
 /// Upstream <c>RealPodControl</c> (controller_utils.go): creates pods from a controller's template and deletes them,
 /// recording upstream's events on the controller (SuccessfulCreate / FailedCreate / SuccessfulDelete / FailedDelete).
 /// </summary>
-public sealed class PodControl
+public sealed class PodControl : IPodControl
 {
     public const string SuccessfulCreateReason = "SuccessfulCreate";
     public const string FailedCreateReason = "FailedCreate";
@@ -137,6 +146,54 @@ public sealed class PodControl
         if (problem is not null)
         {
             throw new ArgumentException(problem, nameof(controllerRef));
+        }
+    }
+}
+
+/// <summary>
+/// Upstream AddPodControllerUIDIndexer / FilterPodsByOwner: pods indexed by their controller's uid, orphans under one
+/// key per namespace, so a controller finds its pods and its adoption candidates without scanning every pod.
+/// </summary>
+public static class PodControllerIndex
+{
+    public const string Name = "podControllerUID";
+
+    private const string OrphanPodIndexKey = "_ORPHAN_POD";
+
+    /// <summary>Adds the index to the (shared) pod informer unless another controller already did.</summary>
+    public static void Add(Informer<Pod> pods)
+    {
+        ArgumentNullException.ThrowIfNull(pods);
+        try
+        {
+            pods.AddIndex(Name, static pod => [OwnerRefs.ControllerOf(pod)?.Uid ?? OrphanKey(pod.Metadata?.Namespace)]);
+        }
+        catch (InvalidOperationException) when (HasIndex(pods))
+        {
+            // Registered by another controller sharing the informer: the same index (upstream checks first too).
+        }
+    }
+
+    /// <summary>The pods controlled by <paramref name="owner"/> and the orphans of its namespace.</summary>
+    public static List<Pod> PodsOf(Informer<Pod> pods, IKubernetesObject owner)
+    {
+        ArgumentNullException.ThrowIfNull(pods);
+        ArgumentNullException.ThrowIfNull(owner);
+        return [.. pods.ByIndex(Name, owner.Metadata?.Uid ?? ""), .. pods.ByIndex(Name, OrphanKey(owner.Metadata?.Namespace))];
+    }
+
+    private static string OrphanKey(string? ns) => OrphanPodIndexKey + "/" + ns;
+
+    private static bool HasIndex(Informer<Pod> pods)
+    {
+        try
+        {
+            pods.ByIndex(Name, "");
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
         }
     }
 }
