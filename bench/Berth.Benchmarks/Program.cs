@@ -1,8 +1,8 @@
 using BenchmarkDotNet.Running;
 using Berth.Benchmarks.EndToEnd;
 
-// `e2e` runs the end-to-end suite against the real binary, `pods` the node agent's pod startup suite; anything
-// else goes to BenchmarkDotNet.
+// `e2e` runs the end-to-end suite against the real binary, `pods` the node agent's pod startup suite,
+// `controllers` the controllers suite; anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "e2e")
 {
     return await EndToEndSuite.RunAsync(args[1..]).ConfigureAwait(false);
@@ -10,6 +10,10 @@ if (args.Length > 0 && args[0] == "e2e")
 if (args.Length > 0 && args[0] == "pods")
 {
     return await PodStartupSuite.RunAsync(args[1..]).ConfigureAwait(false);
+}
+if (args.Length > 0 && args[0] == "controllers")
+{
+    return await ControllerSuite.RunAsync(args[1..]).ConfigureAwait(false);
 }
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

@@ -18,8 +18,10 @@ namespace Berth.Benchmarks.EndToEnd;
 internal sealed partial class BerthProcess : IAsyncDisposable
 {
     private const int Sigterm = 15;
+    private const int ScClkTck = 2;
 
     private static readonly ConcurrentDictionary<int, Process> s_live = new();
+    private static readonly Lazy<long> s_clockTicks = new(() => SysConf(ScClkTck) is > 0 and var hz ? hz : 100);
 
     private readonly Process _process;
     private readonly StringBuilder _output = new();
@@ -68,10 +70,10 @@ internal sealed partial class BerthProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Runs `berth server` on an ephemeral loopback port and waits for its ready line.</summary>
-    public static async Task<BerthProcess> StartServerAsync(string berth, string dataDir, TimeSpan timeout, CancellationToken ct)
+    /// <summary>Runs `berth server` (with extra flags, if any) on an ephemeral loopback port and waits for its ready line.</summary>
+    public static async Task<BerthProcess> StartServerAsync(string berth, string dataDir, TimeSpan timeout, CancellationToken ct, IReadOnlyList<string>? extraArgs = null)
     {
-        var process = await SpawnAsync(berth, ["server", "--data-dir", dataDir, "--api-port", "0", "--bind-address", "127.0.0.1", "--kubelet-port", "0"], dataDir, ReadyLine(), timeout, ct).ConfigureAwait(false);
+        var process = await SpawnAsync(berth, ["server", "--data-dir", dataDir, "--api-port", "0", "--bind-address", "127.0.0.1", "--kubelet-port", "0", .. extraArgs ?? []], dataDir, ReadyLine(), timeout, ct).ConfigureAwait(false);
         var line = await process._firstMatch.Task.ConfigureAwait(false);
         var match = ReadyLine().Match(line);
         process.Url = new Uri(match.Groups["url"].Value);
@@ -82,6 +84,13 @@ internal sealed partial class BerthProcess : IAsyncDisposable
         }
         process.SelfReportedMs = double.Parse(match.Groups["ms"].Value, CultureInfo.InvariantCulture);
         return process;
+    }
+
+    /// <summary>Runs `berth agent` joining a loopback server with its node-token, and waits until it has joined.</summary>
+    public static async Task<BerthProcess> StartAgentAsync(string berth, BerthProcess server, string nodeName, string dataDir, TimeSpan timeout, CancellationToken ct)
+    {
+        var token = File.ReadAllText(Path.Combine(server.DataDir, "node-token")).Trim();
+        return await SpawnAsync(berth, ["agent", "--server", server.Url.ToString().TrimEnd('/'), "--token", token, "--node-name", nodeName, "--data-dir", dataDir, "--kubelet-port", "0"], dataDir, AgentLine(), timeout, ct).ConfigureAwait(false);
     }
 
     /// <summary>Runs `berth version` and waits for its line: process start plus .NET runtime startup, the baseline for time to ready.</summary>
@@ -176,6 +185,16 @@ internal sealed partial class BerthProcess : IAsyncDisposable
             }
         }
         throw new InvalidOperationException($"no VmRSS for process {Pid}");
+    }
+
+    /// <summary>CPU time the process has used so far, all threads, user + system (utime + stime of /proc/PID/stat).</summary>
+    public TimeSpan ReadCpuTime()
+    {
+        var stat = File.ReadAllText($"/proc/{Pid}/stat");
+        // pid (comm) state ppid ...: comm may hold spaces, so count fields after the last ')'; utime is field 14.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return TimeSpan.FromSeconds((double)ticks / s_clockTicks.Value);
     }
 
     /// <summary>
@@ -273,6 +292,12 @@ internal sealed partial class BerthProcess : IAsyncDisposable
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
+
+    [DllImport("libc", EntryPoint = "sysconf", SetLastError = true)]
+    private static extern long SysConf(int name);
+
+    [GeneratedRegex(@"berth: node \S+ joined ")]
+    private static partial Regex AgentLine();
 
     [GeneratedRegex(@"API server ready at (?<url>https://\S+) in (?<ms>\d+) ms")]
     private static partial Regex ReadyLine();
