@@ -93,7 +93,7 @@ public static class RateLimiters
         {
             ArgumentNullException.ThrowIfNull(time);
             ArgumentOutOfRangeException.ThrowIfNegativeOrZero(qps);
-            ArgumentOutOfRangeException.ThrowIfNegative(burst);
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(burst);
             _qps = qps;
             _burst = burst;
             _time = time;
@@ -109,7 +109,7 @@ public static class RateLimiters
                 var elapsed = _time.GetElapsedTime(_last, now);
                 _last = now;
                 _tokens = Math.Min(_burst, _tokens + (elapsed.TotalSeconds * _qps)) - 1;
-                return _tokens >= 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(-_tokens / _qps);
+                return _tokens >= 0 ? TimeSpan.Zero : TimeSpan.FromTicks((long)Math.Round(-_tokens / _qps * TimeSpan.TicksPerSecond));
             }
         }
 

@@ -13,7 +13,7 @@ public sealed class SharedInformers : IAsyncDisposable
     private readonly Dictionary<Type, IInformer> _informers = [];
     private readonly Action<string>? _log;
     private readonly TimeSpan _resync;
-    private CancellationToken? _started;
+    private bool _started;
 
     /// <param name="resync">Every informer's resync period (0 = none).</param>
     public SharedInformers(KubeClient client, Action<string>? log = null, TimeSpan resync = default)
@@ -36,7 +36,7 @@ public sealed class SharedInformers : IAsyncDisposable
             {
                 return ((Adapter<T>)existing).Informer;
             }
-            if (_started is not null)
+            if (_started)
             {
                 throw new InvalidOperationException($"the {typeof(T).Name} informer must be requested before StartAsync");
             }
@@ -46,17 +46,17 @@ public sealed class SharedInformers : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts every informer requested so far; returns at once.</summary>
+    /// <summary>Starts every informer (all are requested before this); returns at once. Later calls do nothing.</summary>
     public async Task StartAsync(CancellationToken ct)
     {
         IInformer[] all;
         lock (_lock)
         {
-            if (_started is not null)
+            if (_started)
             {
-                throw new InvalidOperationException("the informers are already started");
+                return;
             }
-            _started = ct;
+            _started = true;
             all = [.. _informers.Values];
         }
         foreach (var informer in all)

@@ -117,7 +117,7 @@ public sealed class WorkQueue : IDisposable
             waiter = new Waiter(this);
             waiter.Node = _waiters.AddLast(waiter);
         }
-        return WaitAsync(waiter, ct);
+        return ct.CanBeCanceled ? WaitAsync(waiter, ct) : new(waiter.Task);
     }
 
     /// <summary>Ends processing of <paramref name="key"/>; if it was added meanwhile, it is queued again now.</summary>
