@@ -80,7 +80,7 @@ public sealed class ControllerRefManager<T>
     /// <summary>
     /// The candidates this controller owns once adoptions and releases are done. Every candidate is tried; failures
     /// (other than the object having vanished) are thrown afterwards, the first alone or all as an
-    /// <see cref="AggregateException"/>, so the caller's sync fails and is retried, as upstream returns the aggregate.
+    /// <see cref="AggregateError"/>, so the caller's sync fails and is retried, as upstream returns the aggregate.
     /// </summary>
     /// <param name="filter">Upstream's extra ClaimPods filters: a candidate matches only if the selector and this agree.</param>
     public async Task<List<T>> ClaimAsync(IEnumerable<T> candidates, Func<T, bool>? filter, CancellationToken ct)
@@ -108,7 +108,7 @@ public sealed class ControllerRefManager<T>
         }
         if (errors is not null)
         {
-            throw new AggregateException($"[{string.Join(", ", errors.Select(e => e.Message))}]", errors);
+            throw new AggregateError(errors);
         }
         return claimed;
     }
@@ -245,4 +245,10 @@ public sealed class ControllerRefManager<T>
     // metav1.Time printed with %v: Go's time.Time String() form.
     private static string GoTime(DateTimeOffset time) =>
         time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss '+0000 UTC'", System.Globalization.CultureInfo.InvariantCulture);
+}
+
+/// <summary>Several errors as one, with upstream utilerrors.NewAggregate's message: "[first, second]".</summary>
+public sealed class AggregateError(IReadOnlyList<Exception> errors) : AggregateException(errors)
+{
+    public override string Message => $"[{string.Join(", ", InnerExceptions.Select(e => e.Message))}]";
 }
