@@ -8,6 +8,7 @@ using System.Security.Cryptography.X509Certificates;
 using Berth.ApiServer.Allocation;
 using Berth.ApiServer.Security;
 using Berth.Client;
+using Berth.Controllers.Framework;
 using Berth.Controllers.NodeIpam;
 using Berth.Controllers.Scheduler;
 using Berth.Node;
@@ -149,8 +150,11 @@ internal static class CommandLine
         });
         await using var ipam = new NodeIpamController(client, clusterCidr, 24, Log);
         await ipam.StartAsync(app.Lifetime.ApplicationStopping).ConfigureAwait(false);
-        await using var scheduler = new PodScheduler(client, Log);
-        await scheduler.StartAsync(app.Lifetime.ApplicationStopping).ConfigureAwait(false);
+        await using var informers = new SharedInformers(client, Log);
+        await using var scheduler = new PodScheduler(informers, TimeProvider.System, Log);
+        await informers.StartAsync(app.Lifetime.ApplicationStopping).ConfigureAwait(false);
+        // Runs until the application stops; it handles its own errors.
+        _ = scheduler.RunAsync(app.Lifetime.ApplicationStopping);
         NodeAgent agent;
         try
         {

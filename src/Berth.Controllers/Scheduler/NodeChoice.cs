@@ -1,186 +1,104 @@
-using System.Globalization;
 using Berth.Api.Models;
 
 namespace Berth.Controllers.Scheduler;
 
 /// <summary>
-/// Where a pod goes: the default scheduler's filters that matter on Berth (NodeUnschedulable, TaintToleration,
-/// NodeAffinity, in upstream's plugin order: a node is rejected for its first failing filter), then the node with the
-/// fewest pods, ties by name. A pure function so issue 5 can add filters and scores without touching the loop.
+/// Where a pod goes, as kube-scheduler v1.32's default profile decides it: the filters in upstream's plugin order
+/// (a node is rejected by its first failing plugin), then the best-scoring feasible node; or, when none fits,
+/// upstream's FitError message with the default preemption plugin's PostFilter message. Pure functions over the
+/// scheduler cache so they are tested table-driven without an API server.
 /// </summary>
-public static class NodeChoice
+internal static partial class NodeChoice
 {
-    // Upstream reasons: nodeunschedulable.ErrReasonUnschedulable, tainttoleration's errReason, nodeaffinity.ErrReasonPod.
-    internal const string ReasonUnschedulable = "node(s) were unschedulable";
-    internal const string ReasonNodeAffinity = "node(s) didn't match Pod's node affinity/selector";
     internal const string NoNodesAvailable = "no nodes available to schedule pods";
 
-    internal const string TaintNodeUnschedulable = "node.kubernetes.io/unschedulable";
-    internal const string TaintNodeNotReady = "node.kubernetes.io/not-ready";
-    internal const string TaintNodeUnreachable = "node.kubernetes.io/unreachable";
+    // defaultpreemption: the PostFilter statuses, prefixed "preemption: " by the plugin.
+    internal const string PreemptionNotHelpful = "Preemption is not helpful for scheduling";
+    internal const string NoPreemptionVictims = "No preemption victims found for incoming pod";
+    internal const string PreemptionPolicyNever = "not eligible due to preemptionPolicy=Never.";
 
-    /// <summary>
-    /// The chosen node, or null and upstream's message for the FailedScheduling event and the PodScheduled condition
-    /// (FitError.Error with the default preemption plugin's PostFilter message).
-    /// </summary>
-    public static (string? Node, string? Reason) Choose(Pod pod, IReadOnlyList<Node> nodes, IReadOnlyDictionary<string, int> podsPerNode)
+    /// <summary>The chosen node, or null and the message for the FailedScheduling event and the PodScheduled condition.</summary>
+    internal static (string? Node, string? Message) Choose(Pod pod, PodInfo info, IEnumerable<NodeInfo> nodes, SpreadSelector? spread)
     {
-        ArgumentNullException.ThrowIfNull(pod);
-        ArgumentNullException.ThrowIfNull(nodes);
-        ArgumentNullException.ThrowIfNull(podsPerNode);
-        if (nodes.Count == 0)
+        var candidates = nodes.Where(n => n.Node is not null).ToList();
+        if (candidates.Count == 0)
         {
             // schedulePod returns ErrNoNodesAvailable before filtering (and before PostFilter).
             return (null, NoNodesAvailable);
         }
 
-        string? best = null;
-        var bestCount = int.MaxValue;
-        var reasons = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var node in nodes)
+        var rejected = new List<(NodeInfo Node, FilterResult Result)>();
+        NodeScore? best = null;
+        foreach (var node in candidates)
         {
-            var name = node.Metadata?.Name;
-            if (string.IsNullOrEmpty(name))
+            if (Filter(pod, info, node) is { } result)
             {
+                rejected.Add((node, result));
                 continue;
             }
-            if (Filter(pod, node) is { } reason)
+            var score = Score(pod, info, node, spread);
+            if (best is null || score.CompareTo(best.Value) < 0)
             {
-                reasons[reason] = reasons.GetValueOrDefault(reason) + 1;
-                continue;
-            }
-            var count = podsPerNode.GetValueOrDefault(name);
-            if (count < bestCount || (count == bestCount && string.CompareOrdinal(name, best) < 0))
-            {
-                best = name;
-                bestCount = count;
+                best = score;
             }
         }
-
-        return best is not null ? (best, null) : (null, FitError(nodes.Count, reasons));
-    }
-
-    /// <summary>The first filter that rejects <paramref name="node"/>, as its upstream reason; null when the pod fits.</summary>
-    internal static string? Filter(Pod pod, Node node)
-    {
-        var tolerations = pod.Spec?.Tolerations ?? [];
-        if (node.Spec?.Unschedulable == true
-            && !TolerationsTolerateTaint(tolerations, new Taint { Key = TaintNodeUnschedulable, Effect = "NoSchedule" }))
+        if (best is { } chosen)
         {
-            return ReasonUnschedulable;
+            return (chosen.Node, null);
         }
-        if (FindMatchingUntoleratedTaint(EffectiveTaints(node), tolerations) is { } taint)
-        {
-            return $"node(s) had untolerated taint {{{taint.Key}: {taint.Value}}}";
-        }
-        if (!MatchesNodeAffinity(pod, node))
-        {
-            return ReasonNodeAffinity;
-        }
-        return null;
+        return (null, FitError(candidates.Count, rejected.Select(r => r.Result)) + " " + PostFilter(pod, info, rejected, candidates.Count));
     }
 
     /// <summary>
-    /// The node's taints plus the condition taint upstream's node lifecycle controller would have added
-    /// (TaintNodesByCondition): not-ready when Ready is False or absent, unreachable when Unknown. Berth runs no such
-    /// controller, so the scheduler derives it; the message then reads exactly as upstream's.
+    /// FitError.Error: "0/N nodes are available: " then every filter reason counted over the nodes ("count reason",
+    /// sorted as Go's sort.Strings does, byte-wise), then a period.
     /// </summary>
-    internal static IEnumerable<Taint> EffectiveTaints(Node node)
+    internal static string FitError(int allNodes, IEnumerable<FilterResult> results)
     {
-        var taints = node.Spec?.Taints ?? [];
-        var ready = node.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready")?.Status;
-        var conditionTaint = ready switch
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var reason in results.SelectMany(r => r.Reasons))
         {
-            "True" => null,
-            "Unknown" => TaintNodeUnreachable,
-            _ => TaintNodeNotReady,
-        };
-        return conditionTaint is null || taints.Any(t => t.Key == conditionTaint && t.Effect == "NoSchedule")
-            ? taints
-            : taints.Append(new Taint { Key = conditionTaint, Effect = "NoSchedule" });
-    }
-
-    /// <summary>v1helper.FindMatchingUntoleratedTaint with DoNotScheduleTaintsFilterFunc (NoSchedule and NoExecute).</summary>
-    internal static Taint? FindMatchingUntoleratedTaint(IEnumerable<Taint> taints, IReadOnlyList<Toleration> tolerations) =>
-        taints.FirstOrDefault(t => t.Effect is "NoSchedule" or "NoExecute" && !TolerationsTolerateTaint(tolerations, t));
-
-    /// <summary>v1helper.TolerationsTolerateTaint.</summary>
-    internal static bool TolerationsTolerateTaint(IReadOnlyList<Toleration> tolerations, Taint taint) =>
-        tolerations.Any(t => ToleratesTaint(t, taint));
-
-    /// <summary>Toleration.ToleratesTaint (k8s.io/api/core/v1/toleration.go).</summary>
-    internal static bool ToleratesTaint(Toleration toleration, Taint taint)
-    {
-        if (!string.IsNullOrEmpty(toleration.Effect) && toleration.Effect != taint.Effect)
-        {
-            return false;
+            counts[reason] = counts.GetValueOrDefault(reason) + 1;
         }
-        if (!string.IsNullOrEmpty(toleration.Key) && toleration.Key != taint.Key)
-        {
-            return false;
-        }
-        // An empty operator means Equal; an unknown one tolerates nothing.
-        return toleration.Operator switch
-        {
-            null or "" or "Equal" => (toleration.Value ?? "") == (taint.Value ?? ""),
-            "Exists" => true,
-            _ => false,
-        };
-    }
-
-    /// <summary>nodeaffinity's required part: spec.nodeSelector (all labels equal) and the required node selector terms (any term).</summary>
-    internal static bool MatchesNodeAffinity(Pod pod, Node node)
-    {
-        var labels = node.Metadata?.Labels ?? [];
-        if (pod.Spec?.NodeSelector is { } selector && selector.Any(s => !labels.TryGetValue(s.Key, out var value) || value != s.Value))
-        {
-            return false;
-        }
-        var terms = pod.Spec?.Affinity?.NodeAffinity?.RequiredDuringSchedulingIgnoredDuringExecution?.NodeSelectorTerms;
-        return terms is null || terms.Any(term => TermMatches(term, labels, node.Metadata?.Name ?? ""));
-    }
-
-    // nodeSelectorTerms are ORed, a term's requirements ANDed; an empty term matches nothing (component-helpers nodeaffinity).
-    private static bool TermMatches(NodeSelectorTerm term, Dictionary<string, string> labels, string nodeName)
-    {
-        var expressions = term.MatchExpressions ?? [];
-        var fields = term.MatchFields ?? [];
-        if (expressions.Count == 0 && fields.Count == 0)
-        {
-            return false;
-        }
-        return expressions.All(r => LabelRequirementMatches(r, labels))
-            && fields.All(r => r.Key == "metadata.name" && r.Operator is "In" or "NotIn" && r.Values?.Count == 1
-                && (r.Operator == "In") == (r.Values[0] == nodeName));
-    }
-
-    private static bool LabelRequirementMatches(NodeSelectorRequirement requirement, Dictionary<string, string> labels)
-    {
-        var key = requirement.Key ?? "";
-        var values = requirement.Values ?? [];
-        var has = labels.TryGetValue(key, out var value);
-        return requirement.Operator switch
-        {
-            "In" => has && values.Contains(value!),
-            "NotIn" => !has || !values.Contains(value!),
-            "Exists" => has,
-            "DoesNotExist" => !has,
-            "Gt" or "Lt" => has && values.Count == 1
-                && long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var actual)
-                && long.TryParse(values[0], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var bound)
-                && (requirement.Operator == "Gt" ? actual > bound : actual < bound),
-            _ => false,
-        };
+        var histogram = counts.Select(r => $"{r.Value} {r.Key}").Order(StringComparer.Ordinal);
+        return $"0/{allNodes} nodes are available: {string.Join(", ", histogram)}.";
     }
 
     /// <summary>
-    /// FitError.Error: "0/N nodes are available: " + the sorted "count reason" histogram, then the default preemption
-    /// plugin's PostFilter message. Every filter here is UnschedulableAndUnresolvable, so preemption never helps.
+    /// The DefaultPreemption PostFilter message when no preemption happens (preemption.Evaluator.Preempt): only nodes
+    /// rejected as Unschedulable (resources, ports) are candidates; every other node is "Preemption is not helpful".
+    /// A candidate without lower-priority pods has no victims; one with them is re-filtered without them, and keeps
+    /// the reasons it still fails with. Berth does not evict victims, so a node where evicting them would make room is
+    /// reported as having none.
     /// </summary>
-    private static string FitError(int allNodes, Dictionary<string, int> reasons)
+    internal static string PostFilter(Pod pod, PodInfo info, IReadOnlyList<(NodeInfo Node, FilterResult Result)> rejected, int allNodes)
     {
-        var histogram = reasons.Select(r => $"{r.Value} {r.Key}").Order(StringComparer.Ordinal);
-        return $"0/{allNodes} nodes are available: {string.Join(", ", histogram)}. "
-            + $"preemption: 0/{allNodes} nodes are available: {allNodes} Preemption is not helpful for scheduling.";
+        if (pod.Spec?.PreemptionPolicy == "Never")
+        {
+            return "preemption: " + PreemptionPolicyNever;
+        }
+        var statuses = new List<FilterResult>();
+        foreach (var (node, result) in rejected)
+        {
+            if (!result.Resolvable)
+            {
+                statuses.Add(new FilterResult([PreemptionNotHelpful], Resolvable: false));
+                continue;
+            }
+            if (!node.Pods.Any(p => p.Priority < info.Priority))
+            {
+                statuses.Add(new FilterResult([NoPreemptionVictims], Resolvable: false));
+                continue;
+            }
+            var withoutVictims = node.Without(p => p.Priority < info.Priority);
+            statuses.Add(Filter(pod, info, withoutVictims) ?? new FilterResult([NoPreemptionVictims], Resolvable: false));
+        }
+        return "preemption: " + FitError(allNodes, statuses);
     }
 }
+
+/// <summary>
+/// A filter plugin's rejection: its reasons (NodeResourcesFit may give several), and whether evicting pods could
+/// resolve it (Unschedulable) or not (UnschedulableAndUnresolvable), which decides what preemption says.
+/// </summary>
+internal readonly record struct FilterResult(IReadOnlyList<string> Reasons, bool Resolvable);
