@@ -58,7 +58,11 @@ internal static class SchedulingEvents
         {
             // The one status field upstream keeps: resource claim statuses decide what the pod can use.
             var claims = status["resourceClaimStatuses"]?.DeepClone();
-            obj["status"] = claims is null ? null : new JsonObject { ["resourceClaimStatuses"] = claims };
+            obj.Remove("status");
+            if (claims is not null)
+            {
+                obj["status"] = new JsonObject { ["resourceClaimStatuses"] = claims };
+            }
         }
         return node;
     }
