@@ -8,9 +8,8 @@ using System.Security.Cryptography.X509Certificates;
 using Berth.ApiServer.Allocation;
 using Berth.ApiServer.Security;
 using Berth.Client;
-using Berth.Controllers.Framework;
-using Berth.Controllers.NodeIpam;
-using Berth.Controllers.Scheduler;
+using Berth.Controllers;
+using Berth.Controllers.NodeLifecycle;
 using Berth.Node;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -25,11 +24,14 @@ internal static class CommandLine
           berth server [--data-dir DIR] [--api-port N] [--bind-address IP] [--datastore sqlite]
                        [--service-cidr CIDR] [--service-node-port-range RANGE] [--load-balancer-pool CIDR]
                        [--cluster-cidr CIDR] [--node-name NAME] [--kubelet-port N] [--event-ttl DURATION]
-              Runs the Kubernetes API server, the scheduler and node IPAM controllers, and a node agent that runs
-              the pods bound to this node as local processes. Writes DIR/kubeconfig (TLS + bearer token) and
+                       [--node-monitor-grace-period DURATION] [--default-not-ready-toleration-seconds N]
+                       [--default-unreachable-toleration-seconds N] [--node-lease-duration DURATION]
+              Runs the Kubernetes API server, the controllers (scheduler, ReplicaSet, Deployment, garbage collector,
+              node IPAM, node lifecycle, taint eviction, pod GC), and a node agent that runs the pods bound to this
+              node as local processes. Writes DIR/kubeconfig (TLS + bearer token) and
               DIR/node-token (for berth agent) once it listens.
           berth agent --server URL --token TOKEN --node-name NAME [--data-dir DIR] [--node-ip IP] [--kubelet-port N]
-                      [--certificate-authority FILE]
+                      [--certificate-authority FILE] [--node-lease-duration DURATION]
               Runs a node agent alone against a remote API server. TOKEN is the server's DIR/node-token
               (K10<CA hash>::secret, which also pins the server's CA) or its plain token with --certificate-authority.
           berth version
@@ -39,7 +41,9 @@ internal static class CommandLine
           --datastore sqlite, --service-cidr 127.96.0.0/16 (kubernetes = .1, cluster DNS = .10),
           --service-node-port-range 30000-32767, --load-balancer-pool 127.100.0.0/16, --cluster-cidr 127.244.0.0/16
           (a /24 per node), --node-name the host name, --node-ip 127.0.0.1, --kubelet-port 10250 (0 = any free port),
-          --event-ttl 1h.
+          --event-ttl 1h, --node-lease-duration 40s (renewed every quarter of it), --node-monitor-grace-period 40s
+          (a node silent that long is Unknown and tainted unreachable), --default-not-ready-toleration-seconds 30 and
+          --default-unreachable-toleration-seconds 30 (upstream: 300; then its pods are evicted and replaced).
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -71,6 +75,7 @@ internal static class CommandLine
         var options = new ApiServerOptions();
         var node = new NodeFlags();
         var clusterCidr = "127.244.0.0/16";
+        var nodeMonitorGracePeriod = TimeSpan.FromSeconds(40);
         for (var i = 0; i < args.Length; i++)
         {
             if (node.TryParse(args, ref i))
@@ -84,6 +89,15 @@ internal static class CommandLine
                     break;
                 case "--event-ttl":
                     options.EventTtl = Duration(args, ref i);
+                    break;
+                case "--node-monitor-grace-period":
+                    nodeMonitorGracePeriod = Duration(args, ref i);
+                    break;
+                case "--default-not-ready-toleration-seconds":
+                    options.DefaultNotReadyTolerationSeconds = Seconds(args, ref i);
+                    break;
+                case "--default-unreachable-toleration-seconds":
+                    options.DefaultUnreachableTolerationSeconds = Seconds(args, ref i);
                     break;
                 case "--data-dir":
                     options.DataDir = Value(args, ref i);
@@ -148,13 +162,12 @@ internal static class CommandLine
             CertificateAuthority = credentials.CaCertificate,
             UserAgent = "berth-server",
         });
-        await using var ipam = new NodeIpamController(client, clusterCidr, 24, Log);
-        await ipam.StartAsync(app.Lifetime.ApplicationStopping).ConfigureAwait(false);
-        await using var informers = new SharedInformers(client, Log);
-        await using var scheduler = new PodScheduler(informers, TimeProvider.System, Log);
-        await informers.StartAsync(app.Lifetime.ApplicationStopping).ConfigureAwait(false);
-        // Runs until the application stops; it handles its own errors.
-        _ = scheduler.RunAsync(app.Lifetime.ApplicationStopping);
+        await using var controllers = await ControllerManager.StartAsync(client, new ControllerOptions
+        {
+            ClusterCidr = clusterCidr,
+            NodeLifecycle = new NodeLifecycleOptions { NodeMonitorGracePeriod = nodeMonitorGracePeriod },
+            Log = Log,
+        }, app.Lifetime.ApplicationStopping).ConfigureAwait(false);
         NodeAgent agent;
         try
         {
@@ -255,6 +268,7 @@ internal static class CommandLine
 
         private string _ip = "127.0.0.1";
         private int _kubeletPort = 10250;
+        private TimeSpan _leaseDuration = TimeSpan.FromSeconds(40);
 
         public bool TryParse(string[] args, ref int i)
         {
@@ -270,6 +284,9 @@ internal static class CommandLine
                     _kubeletPort = int.TryParse(Value(args, ref i), NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port <= 65535
                         ? port : throw new UsageException("--kubelet-port must be a port number (0-65535)");
                     return true;
+                case "--node-lease-duration":
+                    _leaseDuration = Duration(args, ref i);
+                    return true;
                 default:
                     return false;
             }
@@ -282,6 +299,7 @@ internal static class CommandLine
             NodeName = Name ?? Environment.MachineName.ToLowerInvariant(),
             NodeIP = _ip,
             KubeletPort = _kubeletPort,
+            LeaseDuration = _leaseDuration,
             Token = token,
             DataDir = dataDir,
             Log = Log,
@@ -316,6 +334,14 @@ internal static class CommandLine
         int Part(int group) => match.Groups[group].Success ? int.Parse(match.Groups[group].Value, CultureInfo.InvariantCulture) : 0;
         var duration = new TimeSpan(Part(1), Part(2), Part(3));
         return duration > TimeSpan.Zero ? duration : throw new UsageException($"{flag} must be longer than 0s");
+    }
+
+    private static long Seconds(string[] args, ref int i)
+    {
+        var flag = args[i];
+        var value = Value(args, ref i);
+        return long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+            ? seconds : throw new UsageException($"{flag} must be a whole number of seconds, not \"{value}\"");
     }
 
     private static string Cidr(string[] args, ref int i)

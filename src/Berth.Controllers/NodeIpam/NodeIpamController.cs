@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Berth.Api.Models;
 using Berth.Client;
+using Berth.Controllers.Framework;
 using KubeNode = Berth.Api.Models.Node;
 
 namespace Berth.Controllers.NodeIpam;
@@ -11,7 +12,7 @@ namespace Berth.Controllers.NodeIpam;
 /// the lowest free subnet of the mask size, written once to spec.podCIDR / spec.podCIDRs. The node agent waits
 /// for it before it runs pods. One instance per cluster, so two nodes never get the same subnet.
 /// </summary>
-public sealed class NodeIpamController : IAsyncDisposable
+public sealed class NodeIpamController
 {
     private readonly KubeClient _client;
     private readonly Informer<KubeNode> _nodes;
@@ -22,12 +23,14 @@ public sealed class NodeIpamController : IAsyncDisposable
     // an older event of one of them, still without spec.podCIDR, must not assign another subnet.
     private readonly Dictionary<string, string> _assigned = new(StringComparer.Ordinal);
 
-    public NodeIpamController(KubeClient client, string clusterCidr, int nodeMaskSize, Action<string>? log = null)
+    /// <summary>Registers on the shared Node informer; it works once the informers are started.</summary>
+    public NodeIpamController(SharedInformers informers, string clusterCidr, int nodeMaskSize, Action<string>? log = null)
     {
-        _client = client;
+        ArgumentNullException.ThrowIfNull(informers);
+        _client = informers.Client;
         _cidrs = new CidrSet(clusterCidr, nodeMaskSize);
         _log = log ?? (_ => { });
-        _nodes = new Informer<KubeNode>(client, log: line => _log("node-ipam: " + line));
+        _nodes = informers.For<KubeNode>();
         // AssignAsync handles its own failures; the informer's handlers are synchronous.
         _nodes.OnAdd(node => _ = AssignAsync(node));
         _nodes.OnUpdate((old, node) => { _ = AssignAsync(node); });
@@ -43,8 +46,6 @@ public sealed class NodeIpamController : IAsyncDisposable
             }
         });
     }
-
-    public Task StartAsync(CancellationToken ct) => _nodes.StartAsync(ct);
 
     private async Task AssignAsync(KubeNode node)
     {
@@ -92,8 +93,6 @@ public sealed class NodeIpamController : IAsyncDisposable
             _log($"node-ipam: assigning {cidr} to node {node.Metadata!.Name} failed: {e.Message}");
         }
     }
-
-    public ValueTask DisposeAsync() => _nodes.DisposeAsync();
 
     /// <summary>The subnets of one mask size in a cluster CIDR, by index (upstream cidrset).</summary>
     internal sealed class CidrSet
