@@ -550,7 +550,7 @@ internal sealed class ControllerSuite : IAsyncDisposable
         var status = deployment.TryGetProperty("status", out var s) ? s : default;
         long Status(string field) => status.ValueKind == JsonValueKind.Object && status.TryGetProperty(field, out var v) ? v.GetInt64() : 0;
         var updated = Status("updatedReplicas");
-        if (Status("observedGeneration") >= generation && updated == replicas && Status("replicas") == updated && Status("availableReplicas") == updated)
+        if (Status("observedGeneration") >= generation && updated >= replicas && Status("replicas") <= updated && Status("availableReplicas") >= updated)
         {
             state.CompleteAt.TryAdd(generation, now);
         }
