@@ -284,6 +284,12 @@ public static class Strategy
                 errors.Add(FieldError.Invalid($"metadata.{field}", now ?? "", "field is immutable"));
             }
         }
+        // An update without a uid keeps the current one (upstream BeforeUpdate); a different one is refused, which
+        // makes a uid in a patch a precondition (the garbage collector's owner-reference patches rely on it).
+        if (Meta.String(updated, "uid") is { Length: > 0 } uid && uid != Meta.String(old, "uid"))
+        {
+            errors.Add(FieldError.Invalid("metadata.uid", uid, "field is immutable"));
+        }
         return errors;
     }
 

@@ -272,6 +272,20 @@ public sealed class DeletePropagationTests : IAsyncLifetime
             error["message"]!.GetValue<string>());
     }
 
+    /// <summary>Upstream ValidateObjectMetaUpdate: the uid is immutable, so the garbage collector's patches carry it as a precondition.</summary>
+    [Fact]
+    public async Task Patch_WithAnotherUid_IsInvalid_AndChangesNothing()
+    {
+        await CreateConfigMapAsync("cm", "");
+
+        var (status, error) = await SendAsync("PATCH", ConfigMaps + "/cm", """{"metadata":{"uid":"not-this-one","labels":{"a":"b"}}}""", "application/strategic-merge-patch+json");
+
+        var (_, after) = await SendAsync("GET", ConfigMaps + "/cm", "");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+        Assert.Equal("ConfigMap \"cm\" is invalid: metadata.uid: Invalid value: \"not-this-one\": field is immutable", error["message"]!.GetValue<string>());
+        Assert.Null(after["metadata"]!["labels"]);
+    }
+
     private async Task CreateConfigMapAsync(string name, string finalizers)
     {
         var meta = new JsonObject { ["name"] = name };
