@@ -164,6 +164,24 @@ public sealed class GarbageCollectorIntegrationTests(CollectorFixture fixture) :
         await EventuallyAsync(async () => await Client.TryGetAsync<ConfigMap>(ns, "dependent") is null, "the dependent is deleted");
     }
 
+    [Fact]
+    public async Task OwnerInAnotherNamespace_WarningEventOnTheDependent_WhichIsDeleted()
+    {
+        var ns = await fixture.NamespaceAsync();
+        var otherNs = await fixture.NamespaceAsync();
+        var owner = await Client.CreateAsync(ConfigMap(otherNs, "owner"));
+
+        await Client.CreateAsync(ConfigMap(ns, "dependent", Reference(owner)));
+
+        await EventuallyAsync(async () => await Client.TryGetAsync<ConfigMap>(ns, "dependent") is null, "the dependent is deleted");
+        Event? warning = null;
+        await EventuallyAsync(async () => (warning = (await Client.ListAsync<Event>(ns)).Items.FirstOrDefault(e => e.Reason == "OwnerRefInvalidNamespace")) is not null,
+            "the OwnerRefInvalidNamespace event is written");
+        Assert.Equal(("Warning", $"ownerRef [v1/ConfigMap, namespace: {ns}, name: owner, uid: {owner.Metadata!.Uid}] does not exist in namespace \"{ns}\"", "dependent", "garbage-collector-controller"),
+            (warning!.Type, warning.Message, warning.InvolvedObject!.Name, warning.Source?.Component));
+        Assert.NotNull(await Client.TryGetAsync<ConfigMap>(otherNs, "owner"));
+    }
+
     private static ConfigMap ConfigMap(string ns, string name, params OwnerReference[] owners) => new()
     {
         Metadata = new ObjectMeta { Name = name, Namespace = ns, OwnerReferences = owners.Length == 0 ? null : [.. owners] },
