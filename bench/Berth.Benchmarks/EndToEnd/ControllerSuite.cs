@@ -30,6 +30,7 @@ internal sealed class ControllerSuite : IAsyncDisposable
     private const string AgentNode = "bench-agent";
     private const int Concurrency = 10;
     private const int PodsPerIdleDeployment = 100;
+    private const int WarmUpRounds = 3;
 
     private static readonly TimeSpan s_budget = TimeSpan.FromMinutes(25);
     private static readonly TimeSpan s_startTimeout = TimeSpan.FromSeconds(30);
@@ -161,49 +162,51 @@ internal sealed class ControllerSuite : IAsyncDisposable
         await WaitForCompleteAsync("rs-probed", 1, s_phaseCap).ConfigureAwait(false);
         Log($"2 Deployments of {n} pods complete");
 
-        var bareRunning = new List<double>();
-        var bareProbed = new List<(double Running, double Ready)>();
-        for (var i = 0; i < k; i++)
+        // Interleaved, so that warm-up and drift in the machine's load fall on every kind alike; the first rounds
+        // (JIT, connection setup) are not counted.
+        var bare = new List<Timing>();
+        var bareProbed = new List<Timing>();
+        var plain = new List<Timing>();
+        var probed = new List<Timing>();
+        for (var i = -WarmUpRounds; i < k; i++)
         {
-            bareRunning.Add((await BarePodAsync(client, $"bare-{i}", probe: false).ConfigureAwait(false)).Running);
+            var round = i + WarmUpRounds;
+            var samples = new[]
+            {
+                await BarePodAsync(client, $"bare-{round}", probe: false).ConfigureAwait(false),
+                await BarePodAsync(client, $"bare-probed-{round}", probe: true).ConfigureAwait(false),
+                await ReplaceOneAsync(client, "rs-plain", probe: false).ConfigureAwait(false),
+                await ReplaceOneAsync(client, "rs-probed", probe: true).ConfigureAwait(false),
+            };
+            if (i >= 0)
+            {
+                bare.Add(samples[0]);
+                bareProbed.Add(samples[1]);
+                plain.Add(samples[2]);
+                probed.Add(samples[3]);
+            }
         }
-        for (var i = 0; i < k; i++)
-        {
-            bareProbed.Add(await BarePodAsync(client, $"bare-probed-{i}", probe: true).ConfigureAwait(false));
-        }
-        Log($"baseline: {k} + {k} bare pods created and deleted one at a time");
-
-        var plain = new List<Replacement>();
-        var probed = new List<Replacement>();
-        for (var i = 0; i < k; i++)
-        {
-            plain.Add(await ReplaceOneAsync(client, "rs-plain", probe: false).ConfigureAwait(false));
-        }
-        for (var i = 0; i < k; i++)
-        {
-            probed.Add(await ReplaceOneAsync(client, "rs-probed", probe: true).ConfigureAwait(false));
-        }
-        Log($"{k} + {k} pods deleted and replaced");
+        Log($"{k} rounds (+{WarmUpRounds} not counted) of a bare pod, a bare probed pod and a replacement in each Deployment");
         await DeleteDeploymentAsync(client, "rs-plain").ConfigureAwait(false);
         await DeleteDeploymentAsync(client, "rs-probed").ConfigureAwait(false);
 
-        var baseRunning = new Samples(bareRunning);
-        var baseReady = new Samples(bareProbed.Select(b => b.Ready));
-        var running = new Samples(plain.Select(r => r.Running));
-        var seen = new Samples(plain.Concat(probed).Select(r => r.Seen));
-        var ready = new Samples(probed.Select(r => r.Ready));
-        var probedRunning = new Samples(probed.Select(r => r.Running));
-        var deleteCall = new Samples(plain.Concat(probed).Select(r => r.DeleteCall));
-        string Base(Samples s, string what) => $"{ResultTable.Ms(s.Median)} p50 / {ResultTable.Ms(s.Percentile(99))} p99 / {ResultTable.Ms(s.Max)} max (bare pod create → {what}, {s.Count} of {k})";
+        var baseRunning = new Samples(bare.Select(t => t.Running));
+        var baseReady = new Samples(bareProbed.Select(t => t.Ready));
+        var running = new Samples(plain.Select(t => t.Running));
+        var ready = new Samples(probed.Select(t => t.Ready));
+        var replaced = plain.Concat(probed).ToList();
+        var bareBoth = bare.Concat(bareProbed).ToList();
+        string P50(IEnumerable<Timing> timings, Func<Timing, double> f) => ResultTable.Ms(new Samples(timings.Select(f)).Median);
+        string Base(Samples s, string what) => $"{ResultTable.Ms(s.Median)} p50 (bare pod create → {what}, {s.Count} of {k})";
 
         _table.Add("1a", $"Pod of a {n}-replica Deployment deleted → replacement Running, {running.Count} of {k}: p50", ResultTable.Ms(running.Median),
             Base(baseRunning, "Running"), ResultTable.Ratio(running.Median, baseRunning.Median),
-            $"from the DELETE's return (the call itself p50 {ResultTable.Ms(deleteCall.Median)}) to the watch event of the new pod Running; the new pod first seen on the watch p50 {ResultTable.Ms(seen.Median)} / p99 {ResultTable.Ms(seen.Percentile(99))} after the DELETE returned (both Deployments)");
+            $"from the DELETE's return (the call itself p50 {P50(replaced, t => t.Call)}) to the watch event of the new pod Running; p50 of both Deployments: new pod on the watch {P50(replaced, t => t.Seen)}, bound {P50(replaced, t => t.Scheduled)}. Bare pods: POST p50 {P50(bareBoth, t => t.Call)}, on the watch {P50(bareBoth, t => t.Seen)}, bound {P50(bareBoth, t => t.Scheduled)}");
         _table.Add("1b", "Deleted → replacement Running: p99 / max", $"{ResultTable.Ms(running.Percentile(99))} / {ResultTable.Ms(running.Max)}",
             $"{ResultTable.Ms(baseRunning.Percentile(99))} / {ResultTable.Ms(baseRunning.Max)}", ResultTable.Ratio(running.Percentile(99), baseRunning.Percentile(99)), "");
         _table.Add("1c", $"With an exec readiness probe (`true`, every 1 s): deleted → replacement Ready, {ready.Count} of {k}: p50", ResultTable.Ms(ready.Median),
             Base(baseReady, "Ready"), ResultTable.Ratio(ready.Median, baseReady.Median),
-            $"deleted → replacement Running p50 {ResultTable.Ms(probedRunning.Median)}");
+            $"deleted → replacement Running p50 {P50(probed, t => t.Running)}; bare probed pod create → Running p50 {P50(bareProbed, t => t.Running)}");
         _table.Add("1d", "Deleted → replacement Ready: p99 / max", $"{ResultTable.Ms(ready.Percentile(99))} / {ResultTable.Ms(ready.Max)}",
             $"{ResultTable.Ms(baseReady.Percentile(99))} / {ResultTable.Ms(baseReady.Max)}", ResultTable.Ratio(ready.Percentile(99), baseReady.Percentile(99)), "");
     }
@@ -315,19 +318,20 @@ internal sealed class ControllerSuite : IAsyncDisposable
     }
 
     // A bare pod: POST → Running (and Ready), then DELETE and wait until it is gone, so samples do not overlap.
-    private async Task<(double Running, double Ready)> BarePodAsync(HttpClient client, string name, bool probe)
+    private async Task<Timing> BarePodAsync(HttpClient client, string name, bool probe)
     {
         var at = Stopwatch.GetTimestamp();
         await Http.SendJsonAsync(client, HttpMethod.Post, Pods, PodJson(name, "bare", probe), null, _ct).ConfigureAwait(false);
+        var call = Stopwatch.GetElapsedTime(at).TotalMilliseconds;
         await WaitUntilAsync(() => _pods.TryGetValue(name, out var p) && p.RunningAt != 0 && (!probe || p.ReadyAt != 0), s_sampleCap, $"bare pod {name} {(probe ? "Ready" : "Running")}").ConfigureAwait(false);
         var pod = _pods.GetValueOrDefault(name);
         await DeleteAsync(client, $"{Pods}/{name}", _ct).ConfigureAwait(false);
         await WaitUntilAsync(() => _pods.TryGetValue(name, out var p) && p.DeletedAt != 0, s_sampleCap, $"bare pod {name} gone").ConfigureAwait(false);
-        return (Since(at, pod?.RunningAt ?? 0), Since(at, pod?.ReadyAt ?? 0));
+        return Timing.Of(call, at, pod);
     }
 
     // Deletes one serving pod of the Deployment and times its replacement, then waits until the old one is gone.
-    private async Task<Replacement> ReplaceOneAsync(HttpClient client, string deployment, bool probe)
+    private async Task<Timing> ReplaceOneAsync(HttpClient client, string deployment, bool probe)
     {
         var known = _pods.Where(p => p.Value.Owner == deployment).Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
         var victim = _pods.Where(p => p.Value.Owner == deployment && p.Value.DeletedAt == 0 && !p.Value.Terminating && p.Value.RunningAt != 0 && (!probe || p.Value.ReadyAt != 0))
@@ -344,11 +348,7 @@ internal sealed class ControllerSuite : IAsyncDisposable
         }
         await WaitUntilAsync(Serving, s_sampleCap, $"a replacement for {victim} {(probe ? "Ready" : "Running")}").ConfigureAwait(false);
         await WaitUntilAsync(() => _pods[victim].DeletedAt != 0, s_sampleCap, $"deleted pod {victim} gone").ConfigureAwait(false);
-        return new Replacement(
-            Stopwatch.GetElapsedTime(sent, returned).TotalMilliseconds,
-            Since(returned, replacement?.FirstSeenAt ?? 0),
-            Since(returned, replacement?.RunningAt ?? 0),
-            Since(returned, replacement?.ReadyAt ?? 0));
+        return Timing.Of(Stopwatch.GetElapsedTime(sent, returned).TotalMilliseconds, returned, replacement);
     }
 
     private async Task CreateDeploymentAsync(HttpClient client, string name, int replicas, bool probe)
@@ -523,6 +523,7 @@ internal sealed class ControllerSuite : IAsyncDisposable
         if (pod.GetProperty("spec").TryGetProperty("nodeName", out var node))
         {
             state.Node = node.GetString();
+            state.ScheduledAt = state.ScheduledAt == 0 ? now : state.ScheduledAt;
         }
         if (state.RunningAt == 0 && IsRunning(pod))
         {
@@ -704,7 +705,12 @@ internal sealed class ControllerSuite : IAsyncDisposable
         DeleteRoot();
     }
 
-    private sealed record Replacement(double DeleteCall, double Seen, double Running, double Ready);
+    /// <summary>One sample, in ms from its origin (a bare pod's POST, a deleted pod's DELETE returning); NaN = never.</summary>
+    private sealed record Timing(double Call, double Seen, double Scheduled, double Running, double Ready)
+    {
+        public static Timing Of(double call, long origin, PodState? pod) => new(call,
+            Since(origin, pod?.FirstSeenAt ?? 0), Since(origin, pod?.ScheduledAt ?? 0), Since(origin, pod?.RunningAt ?? 0), Since(origin, pod?.ReadyAt ?? 0));
+    }
 
     private sealed record Idle(double ServerCpu, double AgentCpu, long ServerRss, long AgentRss, long Writes, long PodEvents);
 
@@ -713,6 +719,7 @@ internal sealed class ControllerSuite : IAsyncDisposable
     {
         public required string Owner { get; init; }
         public long FirstSeenAt { get; init; }
+        public long ScheduledAt { get; set; }
         public long RunningAt { get; set; }
         public long ReadyAt { get; set; }
         public long DeletedAt { get; set; }
