@@ -94,7 +94,16 @@ internal sealed class GraphBuilder
             {
                 return;
             }
-            Process(Dequeue());
+            var change = Dequeue();
+            try
+            {
+                Process(change);
+            }
+            catch (Exception e)
+            {
+                // One bad event must not stop the graph (upstream recovers the goroutine and carries on).
+                _log($"garbage-collector: processing a {change.Type} of {change.Kind} {change.Object.Namespace}/{change.Object.Name} failed: {e.Message}");
+            }
         }
     }
 
