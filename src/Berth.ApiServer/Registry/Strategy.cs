@@ -81,6 +81,16 @@ public static class Strategy
             {
                 result.Remove("status");
             }
+            if (def.Kind is "Deployment" or "ReplicaSet")
+            {
+                // Upstream's apps status strategies keep only the spec (and a Deployment's labels): the deployment
+                // controller writes the Deployment's revision annotation together with its status.
+                CopyMetadataField(updated, result, "annotations");
+                if (def.Kind == "ReplicaSet")
+                {
+                    CopyMetadataField(updated, result, "labels");
+                }
+            }
             Meta.Of(result)["resourceVersion"] = Meta.String(updated, "resourceVersion");
             return result;
         }
@@ -332,5 +342,17 @@ public static class Strategy
             }
         }
         return !any ? "BestEffort" : guaranteed ? "Guaranteed" : "Burstable";
+    }
+
+    private static void CopyMetadataField(JsonObject from, JsonObject to, string field)
+    {
+        if (Meta.Of(from)[field] is { } value)
+        {
+            Meta.Of(to)[field] = value.DeepClone();
+        }
+        else
+        {
+            Meta.Of(to).Remove(field);
+        }
     }
 }

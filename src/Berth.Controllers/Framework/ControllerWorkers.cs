@@ -1,4 +1,5 @@
 using Berth.Api.Models;
+using Berth.Client;
 
 namespace Berth.Controllers.Framework;
 
@@ -72,7 +73,12 @@ public static class ControllerWorkers
             }
             catch (Exception e)
             {
-                log($"{controller}: error syncing {key}: {e.Message}");
+                // A write conflict is routine (another writer came first; the retry starts from the fresh copy),
+                // so upstream logs it only at high verbosity; say nothing unless it keeps happening.
+                if (e is not KubeApiException { StatusCode: 409 } || queue.NumRequeues(key) >= 3)
+                {
+                    log($"{controller}: error syncing {key}: {e.Message}");
+                }
                 if (queue.NumRequeues(key) < maxRetries)
                 {
                     queue.AddRateLimited(key);
