@@ -1,5 +1,5 @@
-using System.Globalization;
 using Berth.Api.Models;
+using Berth.Api.Quantities;
 
 namespace Berth.Controllers.Scheduler;
 
@@ -34,29 +34,30 @@ internal sealed class Resources
     {
         foreach (var (name, text) in list ?? s_empty)
         {
-            if (!Quantities.TryParse(text, out var quantity))
+            // The API server has validated the quantity, so one that does not parse counts as nothing.
+            if (!Quantity.TryParse(text, out var quantity))
             {
                 continue;
             }
             switch (name)
             {
                 case "cpu":
-                    MilliCpu += Quantities.MilliValue(quantity);
+                    MilliCpu += Quantity.MilliValue(quantity);
                     break;
                 case "memory":
-                    Memory += Quantities.Value(quantity);
+                    Memory += Quantity.Value(quantity);
                     break;
                 case "ephemeral-storage":
-                    EphemeralStorage += Quantities.Value(quantity);
+                    EphemeralStorage += Quantity.Value(quantity);
                     break;
                 case "pods":
-                    AllowedPods += Quantities.Value(quantity);
+                    AllowedPods += Quantity.Value(quantity);
                     break;
                 default:
                     if (IsScalarResourceName(name))
                     {
                         Scalars ??= new(StringComparer.Ordinal);
-                        Scalars[name] = Scalar(name) + Quantities.Value(quantity);
+                        Scalars[name] = Scalar(name) + Quantity.Value(quantity);
                     }
                     break;
             }
@@ -177,104 +178,5 @@ internal sealed class Resources
             }
         }
         return own;
-    }
-}
-
-/// <summary>
-/// Resource quantities as written in the API ("500m", "2", "128Mi", "1G", "1e3"), read as exact decimals
-/// (upstream apimachinery resource.Quantity; Value and MilliValue round up). The API server has validated them, so
-/// a quantity that does not parse counts as nothing.
-/// </summary>
-internal static class Quantities
-{
-    public static bool TryParse(string? text, out decimal value)
-    {
-        value = 0;
-        if (string.IsNullOrEmpty(text))
-        {
-            return false;
-        }
-        var span = text.AsSpan();
-        var end = span[0] is '+' or '-' ? 1 : 0;
-        var digits = 0;
-        var dots = 0;
-        for (; end < span.Length; end++)
-        {
-            if (char.IsAsciiDigit(span[end]))
-            {
-                digits++;
-            }
-            else if (span[end] == '.' && dots == 0)
-            {
-                dots++;
-            }
-            else
-            {
-                break;
-            }
-        }
-        if (digits == 0
-            || !decimal.TryParse(span[..end], NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number)
-            || !TryMultiplier(span[end..], out var multiplier))
-        {
-            return false;
-        }
-        try
-        {
-            value = number * multiplier;
-            return true;
-        }
-        catch (OverflowException)
-        {
-            return false;
-        }
-    }
-
-    public static long Value(decimal quantity) => Clamp(decimal.Ceiling(quantity));
-
-    public static long MilliValue(decimal quantity) =>
-        quantity > long.MaxValue / 1000m ? long.MaxValue : Clamp(decimal.Ceiling(quantity * 1000));
-
-    private static long Clamp(decimal value) => value >= long.MaxValue ? long.MaxValue : value <= long.MinValue ? long.MinValue : (long)value;
-
-    private static bool TryMultiplier(ReadOnlySpan<char> suffix, out decimal multiplier)
-    {
-        multiplier = suffix switch
-        {
-            "" => 1m,
-            "n" => 0.000000001m,
-            "u" => 0.000001m,
-            "m" => 0.001m,
-            "k" => 1e3m,
-            "M" => 1e6m,
-            "G" => 1e9m,
-            "T" => 1e12m,
-            "P" => 1e15m,
-            "E" => 1e18m,
-            "Ki" => 1L << 10,
-            "Mi" => 1L << 20,
-            "Gi" => 1L << 30,
-            "Ti" => 1L << 40,
-            "Pi" => 1L << 50,
-            "Ei" => 1L << 60,
-            _ => 0m,
-        };
-        if (multiplier != 0)
-        {
-            return true;
-        }
-        // A decimal exponent: "e3", "E-2".
-        if (suffix.Length >= 2 && suffix[0] is 'e' or 'E'
-            && int.TryParse(suffix[1..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var exponent)
-            && exponent is >= -28 and <= 28)
-        {
-            multiplier = 1m;
-            for (var i = 0; i < Math.Abs(exponent); i++)
-            {
-                multiplier = exponent > 0 ? multiplier * 10 : multiplier / 10;
-            }
-            return true;
-        }
-        return false;
     }
 }

@@ -1,6 +1,6 @@
-using Berth.Node.Kubelet.Env;
+using Berth.Api.Quantities;
 
-namespace Berth.Node.Tests.Kubelet.Env;
+namespace Berth.Api.Tests.Quantities;
 
 public class QuantityTests
 {
@@ -39,9 +39,12 @@ public class QuantityTests
     {
         Assert.True(Quantity.TryParse(text, out var value, out var error), error);
         Assert.Equal(expected, value);
+        Assert.True(Quantity.TryParse(text, out var valueAlone));
+        Assert.Equal(expected, valueAlone);
     }
 
     [Theory]
+    [InlineData(null, Quantity.FormatError)]
     [InlineData("", Quantity.FormatError)]
     [InlineData("m", Quantity.FormatError)]
     [InlineData("1.2.3", Quantity.FormatError)]
@@ -51,10 +54,14 @@ public class QuantityTests
     [InlineData("1Mii", Quantity.SuffixError)]
     [InlineData("1e", Quantity.SuffixError)]
     [InlineData("1e99", Quantity.SuffixError)]
-    public void TryParse_Invalid_UpstreamError(string text, string message)
+    [InlineData("100000000000000000000000000000", Quantity.FormatError)]
+    [InlineData("80000000000000000000Ei", Quantity.FormatError)]
+    public void TryParse_Invalid_UpstreamError(string? text, string message)
     {
-        Assert.False(Quantity.TryParse(text, out _, out var error));
+        Assert.False(Quantity.TryParse(text, out var value, out var error));
         Assert.Equal(message, error);
+        Assert.Equal(0m, value);
+        Assert.False(Quantity.TryParse(text, out _));
     }
 
     [Theory]
@@ -62,9 +69,29 @@ public class QuantityTests
     [InlineData(0.5, 1, 500)]
     [InlineData(2, 2, 2000)]
     [InlineData(1.0001, 2, 1001)]
-    public void Ceiling_RoundsUp(double value, long whole, long milli)
+    [InlineData(-1.5, -1, -1500)]
+    public void ValueAndMilliValue_RoundUp(double value, long whole, long milli)
     {
-        Assert.Equal(whole, Quantity.CeilingValue((decimal)value));
-        Assert.Equal(milli, Quantity.CeilingMilliValue((decimal)value));
+        Assert.Equal(whole, Quantity.Value((decimal)value));
+        Assert.Equal(milli, Quantity.MilliValue((decimal)value));
+    }
+
+    // The scheduler sums quantities into longs; one beyond a long's range counts as the largest (or smallest) long.
+    public static TheoryData<string, long, long> OutOfRangeCases => new()
+    {
+        { "9223372036854775807", long.MaxValue, long.MaxValue },
+        { "10E", long.MaxValue, long.MaxValue },
+        { "-10E", long.MinValue, long.MinValue },
+        { "9223372036854776", 9_223_372_036_854_776, long.MaxValue },
+        { "1Ei", 1L << 60, long.MaxValue },
+    };
+
+    [Theory]
+    [MemberData(nameof(OutOfRangeCases))]
+    public void ValueAndMilliValue_OutOfRange_Clamped(string text, long whole, long milli)
+    {
+        Assert.True(Quantity.TryParse(text, out var value));
+        Assert.Equal(whole, Quantity.Value(value));
+        Assert.Equal(milli, Quantity.MilliValue(value));
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Berth.Api.Models;
+using Berth.Api.Quantities;
 using Berth.Api.Validation;
 
 namespace Berth.Node.Kubelet.Env;
@@ -222,9 +223,9 @@ internal static class DownwardApi
 
         // CPU counts in millicores, everything else in whole units; both round the ratio up.
         var ratio = name == "cpu"
-            ? (decimal)Quantity.CeilingMilliValue(quantity) / Quantity.CeilingMilliValue(divisor)
-            : (decimal)Quantity.CeilingValue(quantity) / Quantity.CeilingValue(divisor);
-        value = Quantity.CeilingValue(ratio).ToString(CultureInfo.InvariantCulture);
+            ? (decimal)Quantity.MilliValue(quantity) / Quantity.MilliValue(divisor)
+            : (decimal)Quantity.Value(quantity) / Quantity.Value(divisor);
+        value = Quantity.Value(ratio).ToString(CultureInfo.InvariantCulture);
         return true;
     }
 
