@@ -192,7 +192,7 @@ public sealed class TaintEvictionController : IAsyncDisposable
         {
             CancelWorkWithEvent(key);
         }
-        var (allTolerated, used) = Taints.GetMatchingTolerations(taints, tolerations);
+        var (allTolerated, used) = Tolerations.GetMatchingTolerations(taints, tolerations);
         if (!allTolerated)
         {
             // Any scheduled deletion is replaced by one right now.

@@ -3,8 +3,8 @@ using Berth.Api.Models;
 namespace Berth.Controllers.NodeLifecycle;
 
 /// <summary>
-/// Taint and toleration rules the node lifecycle controllers share, ported from upstream pkg/util/taints,
-/// pkg/apis/core/v1/helper (GetMatchingTolerations) and k8s.io/api core/v1 (Taint.MatchTaint, Toleration.ToleratesTaint).
+/// Taint rules the node lifecycle controllers share, ported from upstream pkg/util/taints and k8s.io/api core/v1
+/// (Taint.MatchTaint); whether tolerations tolerate taints is <see cref="Framework.Tolerations"/>.
 /// </summary>
 internal static class Taints
 {
@@ -85,52 +85,6 @@ internal static class Taints
             result.Add(existing);
         }
         return (result, deleted);
-    }
-
-    /// <summary>Toleration.ToleratesTaint: an empty effect or key matches any; an empty operator means Equal.</summary>
-    public static bool Tolerates(Toleration toleration, Taint taint)
-    {
-        if (!string.IsNullOrEmpty(toleration.Effect) && toleration.Effect != taint.Effect)
-        {
-            return false;
-        }
-        if (!string.IsNullOrEmpty(toleration.Key) && toleration.Key != taint.Key)
-        {
-            return false;
-        }
-        return toleration.Operator switch
-        {
-            null or "" or "Equal" => (toleration.Value ?? "") == (taint.Value ?? ""),
-            "Exists" => true,
-            _ => false,
-        };
-    }
-
-    /// <summary>
-    /// v1helper.GetMatchingTolerations: whether every taint is tolerated, and for each taint the first toleration
-    /// that tolerates it.
-    /// </summary>
-    public static (bool AllTolerated, List<Toleration> Used) GetMatchingTolerations(IReadOnlyList<Taint> taints, IReadOnlyList<Toleration>? tolerations)
-    {
-        if (taints.Count == 0)
-        {
-            return (true, []);
-        }
-        if (tolerations is null || tolerations.Count == 0)
-        {
-            return (false, []);
-        }
-        var used = new List<Toleration>();
-        foreach (var taint in taints)
-        {
-            var match = tolerations.FirstOrDefault(t => Tolerates(t, taint));
-            if (match is null)
-            {
-                return (false, []);
-            }
-            used.Add(match);
-        }
-        return (true, used);
     }
 
     /// <summary>

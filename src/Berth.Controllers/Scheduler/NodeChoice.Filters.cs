@@ -1,5 +1,6 @@
 using System.Globalization;
 using Berth.Api.Models;
+using Berth.Controllers.Framework;
 
 namespace Berth.Controllers.Scheduler;
 
@@ -36,11 +37,12 @@ internal static partial class NodeChoice
     {
         var tolerations = pod.Spec?.Tolerations ?? [];
         if (node.Node?.Spec?.Unschedulable == true
-            && !TolerationsTolerateTaint(tolerations, new Taint { Key = TaintNodeUnschedulable, Effect = "NoSchedule" }))
+            && !Tolerations.TolerationsTolerateTaint(tolerations, new Taint { Key = TaintNodeUnschedulable, Effect = "NoSchedule" }))
         {
             return Unresolvable(ReasonUnschedulable);
         }
-        if (FindMatchingUntoleratedTaint(EffectiveTaints(node.Node!), tolerations) is { } taint)
+        // DoNotScheduleTaintsFilterFunc: PreferNoSchedule taints only lower the score.
+        if (Tolerations.FindMatchingUntoleratedTaint(EffectiveTaints(node.Node!), tolerations, t => t.Effect is "NoSchedule" or "NoExecute") is { } taint)
         {
             return Unresolvable($"node(s) had untolerated taint {{{taint.Key}: {taint.Value}}}");
         }
@@ -120,34 +122,6 @@ internal static partial class NodeChoice
             }
         }
         return derived.Count == 0 ? taints : taints.Concat(derived);
-    }
-
-    /// <summary>v1helper.FindMatchingUntoleratedTaint with DoNotScheduleTaintsFilterFunc (NoSchedule and NoExecute).</summary>
-    internal static Taint? FindMatchingUntoleratedTaint(IEnumerable<Taint> taints, IReadOnlyList<Toleration> tolerations) =>
-        taints.FirstOrDefault(t => t.Effect is "NoSchedule" or "NoExecute" && !TolerationsTolerateTaint(tolerations, t));
-
-    /// <summary>v1helper.TolerationsTolerateTaint.</summary>
-    internal static bool TolerationsTolerateTaint(IReadOnlyList<Toleration> tolerations, Taint taint) =>
-        tolerations.Any(t => ToleratesTaint(t, taint));
-
-    /// <summary>Toleration.ToleratesTaint (k8s.io/api/core/v1/toleration.go).</summary>
-    internal static bool ToleratesTaint(Toleration toleration, Taint taint)
-    {
-        if (!string.IsNullOrEmpty(toleration.Effect) && toleration.Effect != taint.Effect)
-        {
-            return false;
-        }
-        if (!string.IsNullOrEmpty(toleration.Key) && toleration.Key != taint.Key)
-        {
-            return false;
-        }
-        // An empty operator means Equal; an unknown one tolerates nothing.
-        return toleration.Operator switch
-        {
-            null or "" or "Equal" => (toleration.Value ?? "") == (taint.Value ?? ""),
-            "Exists" => true,
-            _ => false,
-        };
     }
 
     /// <summary>nodeaffinity's required part: spec.nodeSelector (all labels equal) and the required node selector terms (any term).</summary>

@@ -1,4 +1,5 @@
 using Berth.Api.Models;
+using Berth.Controllers.Framework;
 
 namespace Berth.Controllers.Scheduler;
 
@@ -41,7 +42,7 @@ internal static partial class NodeChoice
     internal static int UntoleratedPreferNoSchedule(Pod pod, Node node)
     {
         var tolerations = (pod.Spec?.Tolerations ?? []).Where(t => string.IsNullOrEmpty(t.Effect) || t.Effect == "PreferNoSchedule").ToList();
-        return (node.Spec?.Taints ?? []).Count(t => t.Effect == "PreferNoSchedule" && !TolerationsTolerateTaint(tolerations, t));
+        return (node.Spec?.Taints ?? []).Count(t => t.Effect == "PreferNoSchedule" && !Tolerations.TolerationsTolerateTaint(tolerations, t));
     }
 
     /// <summary>nodeaffinity Score: the summed weights of the preferred terms the node matches.</summary>

@@ -6,28 +6,6 @@ namespace Berth.Controllers.Tests.Scheduler;
 
 public sealed class NodeChoiceTests
 {
-    // k8s.io/api/core/v1 toleration_test.go TestTolerationToleratesTaint.
-    public static TheoryData<string, Toleration, Taint, bool> TolerationCases => new()
-    {
-        { "same key and effect, Exists, taint without value", Tol("foo", "Exists", null, "NoSchedule"), Taint("foo", null, "NoSchedule"), true },
-        { "same key and effect, Exists, taint with value", Tol("foo", "Exists", null, "NoSchedule"), Taint("foo", "bar", "NoSchedule"), true },
-        { "same effect, different key, Exists", Tol("foo", "Exists", null, "NoSchedule"), Taint("bar", "baz", "NoSchedule"), false },
-        { "same key, effect and value, Equal", Tol("foo", "Equal", "bar", "NoSchedule"), Taint("foo", "bar", "NoSchedule"), true },
-        { "same key and effect, different value, Equal", Tol("foo", "Equal", "bar", "NoSchedule"), Taint("foo", "baz", "NoSchedule"), false },
-        { "same key and value, different effect", Tol("foo", "Equal", "bar", "NoSchedule"), Taint("foo", "bar", "NoExecute"), false },
-        { "empty operator means Equal", Tol("foo", null, "bar", "NoSchedule"), Taint("foo", "bar", "NoSchedule"), true },
-        { "empty key with Exists tolerates every key", Tol(null, "Exists", null, "NoSchedule"), Taint("any", "thing", "NoSchedule"), true },
-        { "empty effect matches every effect", Tol("foo", "Equal", "bar", null), Taint("foo", "bar", "NoExecute"), true },
-        { "unknown operator tolerates nothing", Tol("foo", "Lt", "bar", "NoSchedule"), Taint("foo", "bar", "NoSchedule"), false },
-    };
-
-    [Theory]
-    [MemberData(nameof(TolerationCases))]
-    public void ToleratesTaint_Table(string name, Toleration toleration, Taint taint, bool expected)
-    {
-        Assert.True(expected == NodeChoice.ToleratesTaint(toleration, taint), name);
-    }
-
     // pkg/scheduler/framework/plugins: nodeunschedulable TestNodeUnschedulable, tainttoleration TestTaintTolerationFilter,
     // nodeaffinity TestNodeAffinity (the nodeSelector and required-term cases), in filter order.
     public static TheoryData<string, Pod, Node, string?> FilterCases => new()
