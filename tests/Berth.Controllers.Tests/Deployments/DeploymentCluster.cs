@@ -7,32 +7,7 @@ using Berth.Controllers.ReplicaSets;
 
 namespace Berth.Controllers.Tests.Deployments;
 
-/// <summary>One API server per test class; every test works in a namespace of its own.</summary>
-public sealed class DeploymentApiFixture : IAsyncLifetime
-{
-    internal InProcessServer Server { get; private set; } = null!;
-
-    public KubeClient Client { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        Server = await InProcessServer.StartAsync();
-        Client = Server.NewClient();
-    }
-
-    public async Task DisposeAsync()
-    {
-        Client.Dispose();
-        await Server.DisposeAsync();
-    }
-
-    public async Task<string> NamespaceAsync()
-    {
-        var name = "deploy-" + Guid.NewGuid().ToString("N")[..8];
-        await Client.CreateAsync(new Namespace { Metadata = new ObjectMeta { Name = name } });
-        return name;
-    }
-}
+public sealed class DeploymentApiFixture() : ApiServerFixture("deploy-");
 
 /// <summary>
 /// The ReplicaSet and Deployment controllers over shared informers, running, against the real API server. There is

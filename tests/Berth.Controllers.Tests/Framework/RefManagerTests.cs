@@ -5,24 +5,7 @@ using LabelSelector = Berth.Api.Selectors.LabelSelector;
 
 namespace Berth.Controllers.Tests.Framework;
 
-public sealed class RefManagerFixture : IAsyncLifetime
-{
-    internal InProcessServer Server { get; private set; } = null!;
-
-    public KubeClient Client { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        Server = await InProcessServer.StartAsync();
-        Client = Server.NewClient();
-    }
-
-    public async Task DisposeAsync()
-    {
-        Client.Dispose();
-        await Server.DisposeAsync();
-    }
-}
+public sealed class RefManagerFixture() : ApiServerFixture("claim-");
 
 // Ported from kubernetes pkg/controller/controller_ref_manager_test.go (TestClaimPods), against the real API server so
 // the adoption and release patches are the ones the server applies.
@@ -38,7 +21,7 @@ public sealed class RefManagerTests(RefManagerFixture fixture) : IClassFixture<R
     [Fact]
     public async Task ClaimPods_CorrectLabel_AdoptsOnlyMatchingOrphan()
     {
-        var ns = await NamespaceAsync();
+        var ns = await fixture.NamespaceAsync();
         var controller = Controller(ns);
         var pod1 = await CreatePodAsync(ns, "pod1", s_production, owner: null);
         var pod2 = await CreatePodAsync(ns, "pod2", s_testing, owner: null);
@@ -59,7 +42,7 @@ public sealed class RefManagerTests(RefManagerFixture fixture) : IClassFixture<R
     [Fact]
     public async Task ClaimPods_ControllerBeingDeleted_ClaimsNothingNew()
     {
-        var ns = await NamespaceAsync();
+        var ns = await fixture.NamespaceAsync();
         var controller = Controller(ns, deleting: true);
         var pod1 = await CreatePodAsync(ns, "pod1", s_production, owner: null);
         var pod2 = await CreatePodAsync(ns, "pod2", s_production, owner: null);
@@ -73,7 +56,7 @@ public sealed class RefManagerTests(RefManagerFixture fixture) : IClassFixture<R
     [Fact]
     public async Task ClaimPods_ControllerBeingDeleted_KeepsWhatItOwns()
     {
-        var ns = await NamespaceAsync();
+        var ns = await fixture.NamespaceAsync();
         var controller = Controller(ns, deleting: true);
         var pod1 = await CreatePodAsync(ns, "pod1", s_production, owner: controller);
         var pod2 = await CreatePodAsync(ns, "pod2", s_production, owner: null);
@@ -90,7 +73,7 @@ public sealed class RefManagerTests(RefManagerFixture fixture) : IClassFixture<R
     [Fact]
     public async Task ClaimPods_OwnedByAnotherController_NotClaimed()
     {
-        var ns = await NamespaceAsync();
+        var ns = await fixture.NamespaceAsync();
         var controller = Controller(ns);
         var other = Controller(ns);
         var pod1 = await CreatePodAsync(ns, "pod1", s_production, owner: controller);
@@ -105,7 +88,7 @@ public sealed class RefManagerTests(RefManagerFixture fixture) : IClassFixture<R
     [Fact]
     public async Task ClaimPods_SelectorNoLongerMatches_Releases()
     {
-        var ns = await NamespaceAsync();
+        var ns = await fixture.NamespaceAsync();
         var controller = Controller(ns);
         var pod1 = await CreatePodAsync(ns, "pod1", s_production, owner: controller);
         var pod2 = await CreatePodAsync(ns, "pod2", s_testing, owner: controller, extraOwner: true);
@@ -122,7 +105,7 @@ public sealed class RefManagerTests(RefManagerFixture fixture) : IClassFixture<R
     [Fact]
     public async Task ClaimPods_OrphanMarkedForDeletion_NotAdopted()
     {
-        var ns = await NamespaceAsync();
+        var ns = await fixture.NamespaceAsync();
         var controller = Controller(ns);
         var pod1 = await CreatePodAsync(ns, "pod1", s_production, owner: controller);
         var pod2 = await CreatePodAsync(ns, "pod2", s_production, owner: null);
@@ -138,8 +121,8 @@ public sealed class RefManagerTests(RefManagerFixture fixture) : IClassFixture<R
     [Fact]
     public async Task ClaimPods_OrphanInAnotherNamespace_NotAdopted()
     {
-        var ns = await NamespaceAsync();
-        var otherNs = await NamespaceAsync();
+        var ns = await fixture.NamespaceAsync();
+        var otherNs = await fixture.NamespaceAsync();
         var controller = Controller(ns);
         var pod = await CreatePodAsync(otherNs, "pod1", s_production, owner: null);
 
@@ -152,7 +135,7 @@ public sealed class RefManagerTests(RefManagerFixture fixture) : IClassFixture<R
     [Fact]
     public async Task ClaimPods_Filter_OnlyMatchingPodsAdopted()
     {
-        var ns = await NamespaceAsync();
+        var ns = await fixture.NamespaceAsync();
         var controller = Controller(ns);
         var pod1 = await CreatePodAsync(ns, "pod1", s_production, owner: null);
         var pod2 = await CreatePodAsync(ns, "pod2", s_production, owner: null);
@@ -166,7 +149,7 @@ public sealed class RefManagerTests(RefManagerFixture fixture) : IClassFixture<R
     [Fact]
     public async Task ClaimPods_RecheckFindsControllerDeleted_AdoptionFailsWithUpstreamMessage()
     {
-        var ns = await NamespaceAsync();
+        var ns = await fixture.NamespaceAsync();
         var controller = Controller(ns);
         var pod1 = await CreatePodAsync(ns, "pod1", s_production, owner: null);
         var pod2 = await CreatePodAsync(ns, "pod2", s_production, owner: null);
@@ -191,7 +174,7 @@ public sealed class RefManagerTests(RefManagerFixture fixture) : IClassFixture<R
     [Fact]
     public async Task ClaimPods_RecheckFindsNewUid_AdoptionFails()
     {
-        var ns = await NamespaceAsync();
+        var ns = await fixture.NamespaceAsync();
         var controller = Controller(ns);
         var pod = await CreatePodAsync(ns, "pod1", s_production, owner: null);
         var replacement = Controller(ns);
@@ -208,7 +191,7 @@ public sealed class RefManagerTests(RefManagerFixture fixture) : IClassFixture<R
     [Fact]
     public async Task ClaimPods_OrphanGoneMeanwhile_IgnoredWithoutError()
     {
-        var ns = await NamespaceAsync();
+        var ns = await fixture.NamespaceAsync();
         var controller = Controller(ns);
         var pod = await CreatePodAsync(ns, "pod1", s_production, owner: null);
         await _client.DeleteAsync<Pod>(ns, "pod1", new DeleteOptions { GracePeriodSeconds = 0 });
@@ -235,13 +218,6 @@ public sealed class RefManagerTests(RefManagerFixture fixture) : IClassFixture<R
             DeletionTimestamp = deleting ? DateTimeOffset.UtcNow : null,
         },
     };
-
-    private async Task<string> NamespaceAsync()
-    {
-        var name = "claim-" + Guid.NewGuid().ToString("N")[..8];
-        await _client.CreateAsync(new Namespace { Metadata = new ObjectMeta { Name = name } });
-        return name;
-    }
 
     private Task<Pod> CreatePodAsync(string ns, string name, Dictionary<string, string> labels, ReplicaSet? owner, bool extraOwner = false)
     {

@@ -8,7 +8,7 @@ namespace Berth.Controllers.Tests.ReplicaSets;
 
 // The controller running against the real API server, no node agent: the tests play the node agent by writing pod
 // status (and the scheduler by binding pods).
-public sealed class ReplicaSetControllerTests(ApiServerFixture fixture) : IClassFixture<ApiServerFixture>
+public sealed class ReplicaSetControllerTests(ReplicaSetApiFixture fixture) : IClassFixture<ReplicaSetApiFixture>
 {
     private static readonly Dictionary<string, string> s_labels = new() { ["app"] = "web" };
 

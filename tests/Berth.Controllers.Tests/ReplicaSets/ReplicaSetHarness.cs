@@ -5,32 +5,7 @@ using Berth.Controllers.ReplicaSets;
 
 namespace Berth.Controllers.Tests.ReplicaSets;
 
-/// <summary>One API server per test class; every test works in a namespace of its own.</summary>
-public sealed class ApiServerFixture : IAsyncLifetime
-{
-    internal InProcessServer Server { get; private set; } = null!;
-
-    public KubeClient Client { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        Server = await InProcessServer.StartAsync();
-        Client = Server.NewClient();
-    }
-
-    public async Task DisposeAsync()
-    {
-        Client.Dispose();
-        await Server.DisposeAsync();
-    }
-
-    public async Task<string> NamespaceAsync()
-    {
-        var name = "rs-" + Guid.NewGuid().ToString("N")[..8];
-        await Client.CreateAsync(new Namespace { Metadata = new ObjectMeta { Name = name } });
-        return name;
-    }
-}
+public sealed class ReplicaSetApiFixture() : ApiServerFixture("rs-");
 
 /// <summary>A ReplicaSet controller over its own shared informers, optionally running its workers.</summary>
 internal sealed class ReplicaSetHarness : IAsyncDisposable

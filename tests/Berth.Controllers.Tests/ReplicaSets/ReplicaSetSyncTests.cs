@@ -7,7 +7,7 @@ namespace Berth.Controllers.Tests.ReplicaSets;
 
 // Ported from kubernetes pkg/controller/replicaset/replica_set_test.go: syncs driven one at a time (no workers), with
 // upstream's FakePodControl where pod creation has to fail or must not happen, against the real API server.
-public sealed class ReplicaSetSyncTests(ApiServerFixture fixture) : IClassFixture<ApiServerFixture>
+public sealed class ReplicaSetSyncTests(ReplicaSetApiFixture fixture) : IClassFixture<ReplicaSetApiFixture>
 {
     private static readonly Dictionary<string, string> s_labels = new() { ["foo"] = "bar" };
 
