@@ -161,18 +161,8 @@ public static class PodControllerIndex
     private const string OrphanPodIndexKey = "_ORPHAN_POD";
 
     /// <summary>Adds the index to the (shared) pod informer unless another controller already did.</summary>
-    public static void Add(Informer<Pod> pods)
-    {
-        ArgumentNullException.ThrowIfNull(pods);
-        try
-        {
-            pods.AddIndex(Name, static pod => [OwnerRefs.ControllerOf(pod)?.Uid ?? OrphanKey(pod.Metadata?.Namespace)]);
-        }
-        catch (InvalidOperationException) when (HasIndex(pods))
-        {
-            // Registered by another controller sharing the informer: the same index (upstream checks first too).
-        }
-    }
+    public static void Add(Informer<Pod> pods) =>
+        SharedIndex.Add(pods, Name, static pod => [OwnerRefs.ControllerOf(pod)?.Uid ?? OrphanKey(pod.Metadata?.Namespace)]);
 
     /// <summary>The pods controlled by <paramref name="owner"/> and the orphans of its namespace.</summary>
     public static List<Pod> PodsOf(Informer<Pod> pods, IKubernetesObject owner)
@@ -183,19 +173,6 @@ public static class PodControllerIndex
     }
 
     private static string OrphanKey(string? ns) => OrphanPodIndexKey + "/" + ns;
-
-    private static bool HasIndex(Informer<Pod> pods)
-    {
-        try
-        {
-            pods.ByIndex(Name, "");
-            return true;
-        }
-        catch (InvalidOperationException)
-        {
-            return false;
-        }
-    }
 }
 
 /// <summary>A pod could not be deleted (other than because it was already gone); the message is upstream's.</summary>

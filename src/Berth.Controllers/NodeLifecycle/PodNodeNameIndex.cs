@@ -1,5 +1,6 @@
 using Berth.Api.Models;
 using Berth.Client;
+using Berth.Controllers.Framework;
 
 namespace Berth.Controllers.NodeLifecycle;
 
@@ -11,30 +12,8 @@ internal static class PodNodeNameIndex
 {
     public const string Name = "spec.nodeName";
 
-    public static void Add(Informer<Pod> pods)
-    {
-        try
-        {
-            pods.AddIndex(Name, static pod => pod.Spec?.NodeName is { Length: > 0 } node ? [node] : []);
-        }
-        catch (InvalidOperationException) when (HasIndex(pods))
-        {
-            // Registered by another controller sharing the informer (upstream checks first too).
-        }
-    }
+    public static void Add(Informer<Pod> pods) =>
+        SharedIndex.Add(pods, Name, static pod => pod.Spec?.NodeName is { Length: > 0 } node ? [node] : []);
 
     public static IReadOnlyList<Pod> PodsOn(Informer<Pod> pods, string nodeName) => pods.ByIndex(Name, nodeName);
-
-    private static bool HasIndex(Informer<Pod> pods)
-    {
-        try
-        {
-            pods.ByIndex(Name, "");
-            return true;
-        }
-        catch (InvalidOperationException)
-        {
-            return false;
-        }
-    }
 }
