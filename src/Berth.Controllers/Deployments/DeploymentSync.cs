@@ -365,7 +365,7 @@ internal sealed partial class DeploymentSync(IDeploymentControl control, TimePro
         {
             var operation = oldScale < newScale ? "up" : "down";
             control.RecordEvent(d, "Normal", "ScalingReplicaSet",
-                $"Scaled {operation} replica set {updated.Metadata?.Name} from {oldScale} to {newScale}");
+                $"Scaled {operation} replica set {updated.Metadata?.Name} to {newScale} from {oldScale}");
         }
         return (sizeNeedsUpdate, updated);
     }

@@ -95,8 +95,8 @@ public sealed class DeploymentControllerTests(DeploymentApiFixture api) : IClass
         // Surge first (maxUnavailable 0): the new ReplicaSet grows before the old one shrinks, a pod at a time.
         var events = (await cluster.EventsAsync(ns)).Select(e => e.Message).ToList();
         Assert.Equal($"Scaled up replica set {newRS.Metadata.Name} from 0 to 1", events[1]);
-        Assert.Contains($"Scaled down replica set {oldRS.Metadata!.Name} from 3 to 2", events);
-        Assert.Equal($"Scaled down replica set {oldRS.Metadata.Name} from 1 to 0", events[^1]);
+        Assert.Contains($"Scaled down replica set {oldRS.Metadata!.Name} to 2 from 3", events);
+        Assert.Equal($"Scaled down replica set {oldRS.Metadata.Name} to 0 from 1", events[^1]);
     }
 
     [Fact]
@@ -174,7 +174,7 @@ public sealed class DeploymentControllerTests(DeploymentApiFixture api) : IClass
         var newRS = Assert.Single(await cluster.ReplicaSetsAsync(ns), rs => rs.Metadata!.Uid != oldRS.Metadata!.Uid);
         var events = (await cluster.EventsAsync(ns)).Select(e => e.Message).ToList();
         Assert.Equal(
-            [$"Scaled up replica set {oldRS.Metadata!.Name} from 0 to 3", $"Scaled down replica set {oldRS.Metadata.Name} from 3 to 0", $"Scaled up replica set {newRS.Metadata!.Name} from 0 to 3"],
+            [$"Scaled up replica set {oldRS.Metadata!.Name} from 0 to 3", $"Scaled down replica set {oldRS.Metadata.Name} to 0 from 3", $"Scaled up replica set {newRS.Metadata!.Name} from 0 to 3"],
             events);
     }
 

@@ -98,7 +98,7 @@ public sealed class RollingTests
         }
         Assert.NotEqual(0, scaled);
         Assert.Equal(expectedOldReplicas, Assert.Single(control.Updates).Spec!.Replicas);
-        Assert.Equal($"Normal ScalingReplicaSet Scaled down replica set foo-v2 from {oldReplicas} to {expectedOldReplicas}", Assert.Single(control.Events));
+        Assert.Equal($"Normal ScalingReplicaSet Scaled down replica set foo-v2 to {expectedOldReplicas} from {oldReplicas}", Assert.Single(control.Events));
     }
 
     [Fact]

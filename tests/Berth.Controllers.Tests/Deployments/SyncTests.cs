@@ -97,7 +97,7 @@ public sealed class SyncTests
         await new DeploymentSync(control, TimeProvider.System).ScaleAsync(d, newRS, [oldRS], CancellationToken.None);
 
         Assert.Equal(
-            ["Normal ScalingReplicaSet Scaled up replica set foo-v1 from 3 to 6", "Normal ScalingReplicaSet Scaled up replica set foo-v2 from 2 to 4"],
+            ["Normal ScalingReplicaSet Scaled up replica set foo-v1 to 6 from 3", "Normal ScalingReplicaSet Scaled up replica set foo-v2 to 4 from 2"],
             control.Events);
     }
 
