@@ -24,7 +24,8 @@ internal static class CommandLine
           berth server [--data-dir DIR] [--api-port N] [--bind-address IP] [--datastore sqlite]
                        [--service-cidr CIDR] [--service-node-port-range RANGE] [--load-balancer-pool CIDR]
                        [--cluster-cidr CIDR] [--node-name NAME] [--kubelet-port N] [--event-ttl DURATION]
-                       [--node-monitor-grace-period DURATION] [--default-not-ready-toleration-seconds N]
+                       [--node-monitor-grace-period DURATION] [--node-monitor-period DURATION]
+                       [--default-not-ready-toleration-seconds N]
                        [--default-unreachable-toleration-seconds N] [--node-lease-duration DURATION]
               Runs the Kubernetes API server, the controllers (scheduler, ReplicaSet, Deployment, garbage collector,
               node IPAM, node lifecycle, taint eviction, pod GC), and a node agent that runs the pods bound to this
@@ -42,7 +43,8 @@ internal static class CommandLine
           --service-node-port-range 30000-32767, --load-balancer-pool 127.100.0.0/16, --cluster-cidr 127.244.0.0/16
           (a /24 per node), --node-name the host name, --node-ip 127.0.0.1, --kubelet-port 10250 (0 = any free port),
           --event-ttl 1h, --node-lease-duration 40s (renewed every quarter of it), --node-monitor-grace-period 40s
-          (a node silent that long is Unknown and tainted unreachable), --default-not-ready-toleration-seconds 30 and
+          (a node silent that long is Unknown and tainted unreachable), --node-monitor-period 5s (how often nodes
+          are checked), --default-not-ready-toleration-seconds 30 and
           --default-unreachable-toleration-seconds 30 (upstream: 300; then its pods are evicted and replaced).
         """;
 
@@ -76,6 +78,7 @@ internal static class CommandLine
         var node = new NodeFlags();
         var clusterCidr = "127.244.0.0/16";
         var nodeMonitorGracePeriod = TimeSpan.FromSeconds(40);
+        var nodeMonitorPeriod = TimeSpan.FromSeconds(5);
         for (var i = 0; i < args.Length; i++)
         {
             if (node.TryParse(args, ref i))
@@ -92,6 +95,9 @@ internal static class CommandLine
                     break;
                 case "--node-monitor-grace-period":
                     nodeMonitorGracePeriod = Duration(args, ref i);
+                    break;
+                case "--node-monitor-period":
+                    nodeMonitorPeriod = Duration(args, ref i);
                     break;
                 case "--default-not-ready-toleration-seconds":
                     options.DefaultNotReadyTolerationSeconds = Seconds(args, ref i);
@@ -165,7 +171,7 @@ internal static class CommandLine
         await using var controllers = await ControllerManager.StartAsync(client, new ControllerOptions
         {
             ClusterCidr = clusterCidr,
-            NodeLifecycle = new NodeLifecycleOptions { NodeMonitorGracePeriod = nodeMonitorGracePeriod },
+            NodeLifecycle = new NodeLifecycleOptions { NodeMonitorGracePeriod = nodeMonitorGracePeriod, NodeMonitorPeriod = nodeMonitorPeriod },
             Log = Log,
         }, app.Lifetime.ApplicationStopping).ConfigureAwait(false);
         NodeAgent agent;

@@ -16,9 +16,9 @@ public sealed class NodeFailureTests(ITestOutputHelper output)
     private const int GraceSeconds = 5;
     private const int TolerationSeconds = 5;
 
-    // Upstream's node lifecycle controller looks every node monitor period (5 s, not a berth flag): the pass that
-    // finds the node silent for the grace period sets Ready=Unknown, the next one (seeing Unknown) taints it.
-    private const int NodeMonitorPeriodSeconds = 5;
+    // The node lifecycle controller looks every node monitor period (upstream's 5 s by default): the pass that finds
+    // the node silent for the grace period sets Ready=Unknown, the next one (seeing Unknown) taints it.
+    private const int NodeMonitorPeriodSeconds = 1;
 
     // For the replacements to be scheduled, started and probed Ready, on a busy 2-CPU test machine.
     private const int SlackSeconds = 15;
@@ -31,6 +31,7 @@ public sealed class NodeFailureTests(ITestOutputHelper output)
         var watch = Stopwatch.StartNew();
         await using var cluster = await NodeAgentCluster.StartAsync(
             "--node-monitor-grace-period", $"{GraceSeconds}s",
+            "--node-monitor-period", $"{NodeMonitorPeriodSeconds}s",
             "--default-unreachable-toleration-seconds", $"{TolerationSeconds}",
             "--default-not-ready-toleration-seconds", $"{TolerationSeconds}",
             "--node-lease-duration", "4s");
