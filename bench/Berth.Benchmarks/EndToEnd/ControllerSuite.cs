@@ -15,8 +15,9 @@ namespace Berth.Benchmarks.EndToEnd;
 /// pod's create → Running, a bare 100-pod create, the same server with no pods.
 /// </summary>
 /// <remarks>
-/// The pods run on a separate `berth agent` (node <see cref="AgentNode"/>); the server's own node is cordoned before
-/// any pod exists, so the server's CPU is the API server's and the controllers' alone. Bounded: every wait has a cap
+/// The pods run on separate `berth agent` processes, one per 100 idle pods (a node takes at most 110 pods, the
+/// kubelet's default, which the scheduler enforces); the server's own node is cordoned before any pod exists, so the
+/// server's CPU is the API server's and the controllers' alone. Bounded: every wait has a cap
 /// and the whole run a budget; the server and the agent (and with them every pod process) are killed on the way out,
 /// and their temp dirs removed.
 /// </remarks>
@@ -27,9 +28,10 @@ internal sealed class ControllerSuite : IAsyncDisposable
     private const string ReplicaSets = "/apis/apps/v1/namespaces/default/replicasets";
     private const string Label = "bench-ctl";
     private const string ServerNode = "bench-server";
-    private const string AgentNode = "bench-agent";
+    private const string AgentNodePrefix = "bench-agent-";
     private const int Concurrency = 10;
     private const int PodsPerIdleDeployment = 100;
+    private const int PodsPerAgent = 100;
     private const int WarmUpRounds = 3;
 
     private static readonly TimeSpan s_budget = TimeSpan.FromMinutes(25);
@@ -51,7 +53,7 @@ internal sealed class ControllerSuite : IAsyncDisposable
     private readonly ConcurrentDictionary<string, DeploymentState> _deployments = new(StringComparer.Ordinal);
     private long _podEvents;
     private BerthProcess? _server;
-    private BerthProcess? _agent;
+    private readonly List<BerthProcess> _agents = [];
 
     private ControllerSuite(Options options, CancellationToken ct)
     {
@@ -102,12 +104,13 @@ internal sealed class ControllerSuite : IAsyncDisposable
         catch (Exception e)
         {
             await Console.Error.WriteLineAsync($"controllers: failed after {suite._clock.Elapsed.TotalSeconds:F0} s: {e}").ConfigureAwait(false);
-            foreach (var (what, process) in new[] { ("server", suite._server), ("agent", suite._agent) })
+            if (suite._server is { } server)
             {
-                if (process is not null)
-                {
-                    await Console.Error.WriteLineAsync($"--- output of {what} {process.Pid} (last 8 KiB) ---\n{Tail(process.Output, 8192)}").ConfigureAwait(false);
-                }
+                await Console.Error.WriteLineAsync($"--- output of server {server.Pid} (last 8 KiB) ---\n{Tail(server.Output, 8192)}").ConfigureAwait(false);
+            }
+            foreach (var agent in suite._agents)
+            {
+                await Console.Error.WriteLineAsync($"--- output of agent {agent.Pid} (last 2 KiB) ---\n{Tail(agent.Output, 2048)}").ConfigureAwait(false);
             }
             return 1;
         }
@@ -123,9 +126,16 @@ internal sealed class ControllerSuite : IAsyncDisposable
         await WaitForReadyNodeAsync(client, ServerNode).ConfigureAwait(false);
         // Cordoned before any pod exists: everything is scheduled to the separate agent.
         await Http.SendJsonAsync(client, HttpMethod.Patch, $"/api/v1/nodes/{ServerNode}", """{"spec":{"unschedulable":true}}""", "application/merge-patch+json", _ct).ConfigureAwait(false);
-        _agent = await BerthProcess.StartAgentAsync(_options.Berth, _server, AgentNode, Dir("agent"), s_startTimeout, _ct).ConfigureAwait(false);
-        await WaitForReadyNodeAsync(client, AgentNode).ConfigureAwait(false);
-        Log($"server {_server.Pid} and agent {_agent.Pid} Ready; {ServerNode} cordoned");
+        var agents = (_options.IdlePods + PodsPerAgent - 1) / PodsPerAgent;
+        var server = _server;
+        var started = await Task.WhenAll(Enumerable.Range(0, agents).Select(i =>
+            BerthProcess.StartAgentAsync(_options.Berth, server, AgentNodePrefix + i, Dir($"agent-{i}"), s_startTimeout, _ct))).ConfigureAwait(false);
+        _agents.AddRange(started);
+        for (var i = 0; i < agents; i++)
+        {
+            await WaitForReadyNodeAsync(client, AgentNodePrefix + i).ConfigureAwait(false);
+        }
+        Log($"server {_server.Pid} and {agents} agents ({string.Join(", ", _agents.Select(a => a.Pid))}) Ready; {ServerNode} cordoned");
 
         using var podWatchClient = _server.CreateClient(1, Timeout.InfiniteTimeSpan);
         using var deployWatchClient = _server.CreateClient(1, Timeout.InfiniteTimeSpan);
@@ -144,7 +154,7 @@ internal sealed class ControllerSuite : IAsyncDisposable
         }
         await stopWatches.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(podWatch, deployWatch).ConfigureAwait(false);
-        await StopAsync(_agent).ConfigureAwait(false);
+        await Task.WhenAll(_agents.Select(StopAsync)).ConfigureAwait(false);
         await StopAsync(_server).ConfigureAwait(false);
         Log($"done in {_clock.Elapsed.TotalSeconds:F0} s");
         return Render();
@@ -255,7 +265,7 @@ internal sealed class ControllerSuite : IAsyncDisposable
         await DeleteDeploymentAsync(client, Name).ConfigureAwait(false);
     }
 
-    // 3. CPU and RSS of the server (API server + controllers) and of the agent, idle with no pods, then idle with
+    // 3. CPU and RSS of the server (API server + controllers) and of the agents, idle with no pods, then idle with
     // 1,000 pods of 10 Deployments Running, nothing changing.
     private async Task IdleAsync(HttpClient client)
     {
@@ -277,40 +287,63 @@ internal sealed class ControllerSuite : IAsyncDisposable
             && _pods.Values.Count(p => p.Owner.StartsWith("idle-", StringComparison.Ordinal) && p.RunningAt != 0 && p.DeletedAt == 0 && !p.Terminating) >= total,
             s_idleStartCap, $"{total} pods of {deployments.Count} Deployments Running").ConfigureAwait(false);
         var startup = Stopwatch.GetElapsedTime(started);
-        Log($"{total} pods Running in {startup.TotalSeconds:F1} s");
+        var idlePods = _pods.Values.Where(p => p.Owner.StartsWith("idle-", StringComparison.Ordinal) && p.DeletedAt == 0).ToList();
+        var runningCount = idlePods.Count(p => p.RunningAt != 0);
+        Log($"{runningCount} of {total} pods Running after {startup.TotalSeconds:F1} s");
+        if (!complete)
+        {
+            _observations.Add($"of the idle pods {idlePods.Count} exist, {idlePods.Count(p => p.Node is not null)} are bound, {runningCount} Running; "
+                + await PendingReasonAsync(client, idlePods).ConfigureAwait(false));
+        }
         await Task.Delay(s_settle, _ct).ConfigureAwait(false);
         var full = await MeasureIdleAsync(client, $"{total} pods").ConfigureAwait(false);
 
         var window = $"{_options.IdleSeconds} s";
-        _table.Add("3a", $"`berth server` CPU, {total} pods idle ({deployments.Count} Deployments, pods on the separate agent), over {window}", Pct(full.ServerCpu),
+        var agents = $"{_agents.Count} `berth agent` processes";
+        _table.Add("3a", $"`berth server` CPU, {total} pods idle ({deployments.Count} Deployments, pods on {agents}), over {window}", Pct(full.ServerCpu),
             $"{Pct(empty.ServerCpu)} (the same server, no pods)", ResultTable.Ratio(full.ServerCpu, empty.ServerCpu),
             $"% of one core, utime + stime from /proc; API server + controllers (its own node cordoned); {full.Writes} writes (resourceVersion +{full.Writes}) and {full.PodEvents} pod watch events in the window, {empty.Writes} writes with no pods");
-        _table.Add("3b", $"`berth agent` CPU, {total} pods idle, over {window}", Pct(full.AgentCpu), $"{Pct(empty.AgentCpu)} (no pods)",
-            ResultTable.Ratio(full.AgentCpu, empty.AgentCpu), $"the node agent running the {total} `sleep` pods; all {total} Running {startup.TotalSeconds:F0} s after the first Deployment was created");
+        _table.Add("3b", $"CPU of the {agents} together, {total} pods idle, over {window}", Pct(full.AgentCpu), $"{Pct(empty.AgentCpu)} (no pods)",
+            ResultTable.Ratio(full.AgentCpu, empty.AgentCpu), $"the node agents running the `sleep` pods ({PodsPerAgent} each); {runningCount} of {total} Running {startup.TotalSeconds:F0} s after the first Deployment was created");
         _table.Add("3c", $"`berth server` RSS, {total} pods idle", ResultTable.MiB(full.ServerRss), $"{ResultTable.MiB(empty.ServerRss)} (no pods)",
             ResultTable.Ratio(full.ServerRss, empty.ServerRss), $"+{(full.ServerRss - empty.ServerRss) / 1024.0 / total:F0} KiB per pod (objects, watch caches, informers)");
-        _table.Add("3d", $"`berth agent` RSS, {total} pods idle", ResultTable.MiB(full.AgentRss), $"{ResultTable.MiB(empty.AgentRss)} (no pods)",
-            ResultTable.Ratio(full.AgentRss, empty.AgentRss), complete ? "" : "not every pod was Running; see the observations");
+        _table.Add("3d", $"RSS of the {agents} together, {total} pods idle", ResultTable.MiB(full.AgentRss), $"{ResultTable.MiB(empty.AgentRss)} (no pods)",
+            ResultTable.Ratio(full.AgentRss, empty.AgentRss), (complete ? "" : "not every pod was Running (see the observations); ")
+                + $"+{(full.AgentRss - empty.AgentRss) / 1024.0 / Math.Max(1, runningCount):F0} KiB per running pod");
+    }
+
+    // Why a pod is not bound: the message of its PodScheduled condition (the scheduler's FitError).
+    private async Task<string> PendingReasonAsync(HttpClient client, List<PodState> pods)
+    {
+        if (_pods.FirstOrDefault(p => p.Value.Owner.StartsWith("idle-", StringComparison.Ordinal) && p.Value.DeletedAt == 0 && p.Value.Node is null).Key is not { } name)
+        {
+            return "none is unbound";
+        }
+        using var doc = JsonDocument.Parse(await client.GetByteArrayAsync($"{Pods}/{name}", _ct).ConfigureAwait(false));
+        var scheduled = doc.RootElement.TryGetProperty("status", out var status) && status.TryGetProperty("conditions", out var conditions)
+            ? conditions.EnumerateArray().FirstOrDefault(c => c.GetProperty("type").GetString() == "PodScheduled") : default;
+        var message = scheduled.ValueKind == JsonValueKind.Object && scheduled.TryGetProperty("message", out var m) ? m.GetString() : "no PodScheduled message";
+        return $"unbound pod {name} ({pods.Count(p => p.Node is null)} unbound): {message}";
     }
 
     private async Task<Idle> MeasureIdleAsync(HttpClient client, string what)
     {
         var server = _server!;
-        var agent = _agent!;
+        TimeSpan AgentsCpu() => _agents.Aggregate(TimeSpan.Zero, (sum, a) => sum + a.ReadCpuTime());
         var rv = await CurrentResourceVersionAsync(client).ConfigureAwait(false);
         var events = Interlocked.Read(ref _podEvents);
         var at = Stopwatch.GetTimestamp();
         var serverCpu = server.ReadCpuTime();
-        var agentCpu = agent.ReadCpuTime();
+        var agentCpu = AgentsCpu();
         await Task.Delay(TimeSpan.FromSeconds(_options.IdleSeconds), _ct).ConfigureAwait(false);
         var serverUsed = server.ReadCpuTime() - serverCpu;
-        var agentUsed = agent.ReadCpuTime() - agentCpu;
+        var agentUsed = AgentsCpu() - agentCpu;
         var elapsed = Stopwatch.GetElapsedTime(at);
         var idle = new Idle(
             serverUsed / elapsed * 100,
             agentUsed / elapsed * 100,
             server.ReadRssBytes(),
-            agent.ReadRssBytes(),
+            _agents.Sum(a => a.ReadRssBytes()),
             await CurrentResourceVersionAsync(client).ConfigureAwait(false) - rv,
             Interlocked.Read(ref _podEvents) - events);
         Log($"idle, {what}: server {Pct(idle.ServerCpu)} CPU, {ResultTable.MiB(idle.ServerRss)}; agent {Pct(idle.AgentCpu)}, {ResultTable.MiB(idle.AgentRss)}; {idle.Writes} writes, {idle.PodEvents} pod events");
@@ -581,7 +614,7 @@ internal sealed class ControllerSuite : IAsyncDisposable
             .Append(CultureInfo.InvariantCulture, $"- when: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; whole run {_clock.Elapsed.TotalSeconds:F0} s\n")
             .Append(CultureInfo.InvariantCulture, $"- machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}\n")
             .Append(CultureInfo.InvariantCulture, $"- load average (1/5/15 min) at the start: {_loadAtStart}, at the end: {LoadAverage()}\n")
-            .Append(CultureInfo.InvariantCulture, $"- `berth server` ({_options.Berth}) on 127.0.0.1 with its node cordoned, pods on a separate `berth agent`, in `default`; one watch on the pods, one on the Deployments\n\n")
+            .Append(CultureInfo.InvariantCulture, $"- `berth server` ({_options.Berth}) on 127.0.0.1 with its node cordoned, pods on {_agents.Count} separate `berth agent` processes, in `default`; one watch on the pods, one on the Deployments\n\n")
             .Append(_table.ToMarkdown());
         if (_observations.Count > 0)
         {
@@ -674,7 +707,10 @@ internal sealed class ControllerSuite : IAsyncDisposable
 
     private void OnProcessExit(object? sender, EventArgs e)
     {
-        _agent?.Kill();
+        foreach (var agent in _agents)
+        {
+            agent.Kill();
+        }
         _server?.Kill();
         DeleteRoot();
     }
@@ -694,9 +730,9 @@ internal sealed class ControllerSuite : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
-        if (_agent is not null)
+        foreach (var agent in _agents)
         {
-            await _agent.DisposeAsync().ConfigureAwait(false);
+            await agent.DisposeAsync().ConfigureAwait(false);
         }
         if (_server is not null)
         {
