@@ -25,6 +25,8 @@ public sealed class EventRecorder : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _writer;
     private long _dropped;
+    // The last name suffix used (only the single writer touches it).
+    private long _lastNanos;
 
     public EventRecorder(KubeClient client, string component, string? host)
         : this(client, component, host, TimeProvider.System)
@@ -151,8 +153,29 @@ public sealed class EventRecorder : IAsyncDisposable
             }
         }
 
-        var name = $"{involved.Name}.{UnixNanos(entry.Time):x}";
-        await _client.CreateAsync(new Event
+        // client-go names events <object>.<unix nanos>; .NET clocks tick in 100 ns, so two events about one object
+        // recorded in the same tick (two pods deleted at once) would share a name. The writer is single, so keeping
+        // the names it uses strictly increasing makes them unique here; another recorder's clash answers 409 and
+        // the next name is tried.
+        var nanos = Math.Max(UnixNanos(entry.Time), _lastNanos + 1);
+        for (var attempt = 0; ; attempt++, nanos++)
+        {
+            _lastNanos = nanos;
+            var name = $"{involved.Name}.{nanos:x}";
+            try
+            {
+                await CreateAsync(entry, involved, ns, name, ct).ConfigureAwait(false);
+                _sent[key] = new Sent(name, 1, entry.Time);
+                return;
+            }
+            catch (KubeApiException e) when (e.StatusCode == 409 && attempt < 2)
+            {
+            }
+        }
+    }
+
+    private Task<Event> CreateAsync(Entry entry, ObjectReference involved, string ns, string name, CancellationToken ct) =>
+        _client.CreateAsync(new Event
         {
             ApiVersion = "v1",
             Kind = "Event",
@@ -167,9 +190,7 @@ public sealed class EventRecorder : IAsyncDisposable
             FirstTimestamp = entry.Time,
             LastTimestamp = entry.Time,
             Count = 1,
-        }, ct).ConfigureAwait(false);
-        _sent[key] = new Sent(name, 1, entry.Time);
-    }
+        }, ct);
 
     private void ForgetExpired(DateTimeOffset now)
     {

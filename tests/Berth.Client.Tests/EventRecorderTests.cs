@@ -44,6 +44,35 @@ public sealed class EventRecorderTests
     }
 
     [Fact]
+    public async Task Record_EventsAboutOneObjectInTheSameClockTick_AllWritten()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        using var client = server.NewClient();
+        var rs = await client.CreateAsync(Pod("tick"));
+        var frozen = new FrozenTime(DateTimeOffset.UnixEpoch.AddDays(20_000));
+        // Two recorders (two components) and two events each, all at one instant: four names from one timestamp.
+        await using var first = new EventRecorder(client, "replicaset-controller", null, frozen);
+        await using var second = new EventRecorder(client, "kubelet", "n", frozen);
+
+        first.Record(rs, "Normal", "SuccessfulDelete", "Deleted pod: a");
+        first.Record(rs, "Normal", "SuccessfulDelete", "Deleted pod: b");
+        await first.FlushAsync();
+        second.Record(rs, "Normal", "Killing", "Stopping container c");
+        second.Record(rs, "Normal", "Started", "Started container c");
+        await second.FlushAsync();
+
+        var events = (await client.ListAsync<Event>("default")).Items;
+        Assert.Equal(["Deleted pod: a", "Deleted pod: b", "Started container c", "Stopping container c"], events.Select(e => e.Message).Order());
+        Assert.Equal(4, events.Select(e => e.Metadata!.Name).Distinct().Count());
+        Assert.Equal((0, 0), (first.Dropped, second.Dropped));
+    }
+
+    private sealed class FrozenTime(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+
+    [Fact]
     public async Task Record_ClusterScopedObject_GoesToDefaultNamespace()
     {
         await using var server = await InProcessServer.StartAsync();
