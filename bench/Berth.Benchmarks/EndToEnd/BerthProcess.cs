@@ -190,9 +190,7 @@ internal sealed partial class BerthProcess : IAsyncDisposable
     /// <summary>CPU time the process has used so far, all threads, user + system (utime + stime of /proc/PID/stat).</summary>
     public TimeSpan ReadCpuTime()
     {
-        var stat = File.ReadAllText($"/proc/{Pid}/stat");
-        // pid (comm) state ppid ...: comm may hold spaces, so count fields after the last ')'; utime is field 14.
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var fields = ProcFacts.Stat(Pid) ?? throw new InvalidOperationException($"process {Pid} is gone");
         var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
         return TimeSpan.FromSeconds((double)ticks / s_clockTicks.Value);
     }

@@ -48,7 +48,7 @@ internal sealed class ControllerSuite : IAsyncDisposable
     private readonly ResultTable _table = new();
     private readonly List<string> _observations = [];
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly string _loadAtStart = LoadAverage();
+    private readonly string _loadAtStart = ProcFacts.LoadAverage();
     private readonly ConcurrentDictionary<string, PodState> _pods = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DeploymentState> _deployments = new(StringComparer.Ordinal);
     private long _podEvents;
@@ -106,11 +106,11 @@ internal sealed class ControllerSuite : IAsyncDisposable
             await Console.Error.WriteLineAsync($"controllers: failed after {suite._clock.Elapsed.TotalSeconds:F0} s: {e}").ConfigureAwait(false);
             if (suite._server is { } server)
             {
-                await Console.Error.WriteLineAsync($"--- output of server {server.Pid} (last 8 KiB) ---\n{Tail(server.Output, 8192)}").ConfigureAwait(false);
+                await Console.Error.WriteLineAsync($"--- output of server {server.Pid} (last 8 KiB) ---\n{ProcFacts.Tail(server.Output, 8192)}").ConfigureAwait(false);
             }
             foreach (var agent in suite._agents)
             {
-                await Console.Error.WriteLineAsync($"--- output of agent {agent.Pid} (last 2 KiB) ---\n{Tail(agent.Output, 2048)}").ConfigureAwait(false);
+                await Console.Error.WriteLineAsync($"--- output of agent {agent.Pid} (last 2 KiB) ---\n{ProcFacts.Tail(agent.Output, 2048)}").ConfigureAwait(false);
             }
             return 1;
         }
@@ -613,17 +613,9 @@ internal sealed class ControllerSuite : IAsyncDisposable
             .Append("## Berth controllers\n\n")
             .Append(CultureInfo.InvariantCulture, $"- when: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; whole run {_clock.Elapsed.TotalSeconds:F0} s\n")
             .Append(CultureInfo.InvariantCulture, $"- machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}\n")
-            .Append(CultureInfo.InvariantCulture, $"- load average (1/5/15 min) at the start: {_loadAtStart}, at the end: {LoadAverage()}\n")
+            .Append(CultureInfo.InvariantCulture, $"- load average (1/5/15 min) at the start: {_loadAtStart}, at the end: {ProcFacts.LoadAverage()}\n")
             .Append(CultureInfo.InvariantCulture, $"- `berth server` ({_options.Berth}) on 127.0.0.1 with its node cordoned, pods on {_agents.Count} separate `berth agent` processes, in `default`; one watch on the pods, one on the Deployments\n\n")
-            .Append(_table.ToMarkdown());
-        if (_observations.Count > 0)
-        {
-            sb.Append("\nObservations:\n");
-            foreach (var o in _observations)
-            {
-                sb.Append("- ").Append(o).Append('\n');
-            }
-        }
+            .Append(_table.ToMarkdown(_observations));
         return sb.ToString();
     }
 
@@ -631,7 +623,7 @@ internal sealed class ControllerSuite : IAsyncDisposable
     // had that is still alive (a pod process left behind) is killed by PID, if it is still the same process.
     private async Task StopAsync(BerthProcess process)
     {
-        var children = Children(process.Pid);
+        var children = ProcFacts.Children(process.Pid);
         await process.StopAsync(s_stopGrace).ConfigureAwait(false);
         var left = 0;
         foreach (var (pid, startTime) in children)
@@ -656,51 +648,9 @@ internal sealed class ControllerSuite : IAsyncDisposable
         }
     }
 
-    private static List<(int Pid, string StartTime)> Children(int parent)
-    {
-        var found = new List<(int, string)>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid)
-                && Stat(pid) is { } fields && fields[1] == parent.ToString(CultureInfo.InvariantCulture))
-            {
-                found.Add((pid, fields[19]));
-            }
-        }
-        return found;
-    }
-
-    private static string? StartTime(int pid) => Stat(pid)?[19];
-
-    // The fields of /proc/PID/stat after "pid (comm) ": [0] state, [1] ppid, ... [19] starttime.
-    private static string[]? Stat(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
+    private static string? StartTime(int pid) => ProcFacts.Stat(pid)?[19];
 
     private string Dir(string name) => Directory.CreateDirectory(Path.Combine(_root, name)).FullName;
-
-    private static string Tail(string text, int chars) => text.Length <= chars ? text : text[^chars..];
-
-    private static string LoadAverage()
-    {
-        try
-        {
-            return string.Join('/', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
-        }
-        catch (IOException)
-        {
-            return "unknown";
-        }
-    }
 
     private void Log(string message) =>
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{_clock.Elapsed.TotalSeconds,6:F1}s] {message}"));

@@ -36,7 +36,7 @@ internal sealed class EndToEndSuite : IAsyncDisposable
     private readonly ResultTable _table = new();
     private readonly List<string> _observations = [];
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly string _loadAtStart = LoadAverage();
+    private readonly string _loadAtStart = ProcFacts.LoadAverage();
     private int _dirs;
 
     private EndToEndSuite(EndToEndOptions options, CancellationToken ct)
@@ -338,19 +338,10 @@ internal sealed class EndToEndSuite : IAsyncDisposable
             .Append("## Berth end-to-end benchmark\n\n")
             .Append(CultureInfo.InvariantCulture, $"- when: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; whole run {_clock.Elapsed.TotalSeconds:F0} s\n")
             .Append(CultureInfo.InvariantCulture, $"- machine: {Environment.ProcessorCount} cores ({CpuModel()}), {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}\n")
-            .Append(CultureInfo.InvariantCulture, $"- load average (1/5/15 min) at the start: {_loadAtStart}, at the end: {LoadAverage()} (other work on the machine skews absolute figures, less so the ratios)\n")
+            .Append(CultureInfo.InvariantCulture, $"- load average (1/5/15 min) at the start: {_loadAtStart}, at the end: {ProcFacts.LoadAverage()} (other work on the machine skews absolute figures, less so the ratios)\n")
             .Append(CultureInfo.InvariantCulture, $"- data dirs on {FileSystemOf(_root)} (durable commits fsync there)\n")
             .Append(CultureInfo.InvariantCulture, $"- server: {_options.Berth}; client and server on 127.0.0.1, HTTP/1.1 over TLS, bearer token\n\n");
-        var rows = _table.ToMarkdown();
-        sb.Append(rows);
-        if (_observations.Count > 0)
-        {
-            sb.Append("\nObservations:\n");
-            foreach (var o in _observations)
-            {
-                sb.Append("- ").Append(o).Append('\n');
-            }
-        }
+        sb.Append(_table.ToMarkdown(_observations));
         return sb.ToString();
     }
 
@@ -479,18 +470,6 @@ internal sealed class EndToEndSuite : IAsyncDisposable
 
     private void Log(string message) =>
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{_clock.Elapsed.TotalSeconds,5:F1}s] {message}"));
-
-    private static string LoadAverage()
-    {
-        try
-        {
-            return string.Join('/', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
-        }
-        catch (IOException)
-        {
-            return "unknown";
-        }
-    }
 
     private static string CpuModel()
     {

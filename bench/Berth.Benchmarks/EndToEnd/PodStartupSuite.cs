@@ -34,7 +34,7 @@ internal sealed class PodStartupSuite : IAsyncDisposable
     private readonly ResultTable _table = new();
     private readonly List<string> _observations = [];
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly string _loadAtStart = LoadAverage();
+    private readonly string _loadAtStart = ProcFacts.LoadAverage();
     private readonly ConcurrentDictionary<string, PodTimes> _pods = new(StringComparer.Ordinal);
     private BerthProcess? _server;
 
@@ -111,7 +111,7 @@ internal sealed class PodStartupSuite : IAsyncDisposable
             await Console.Error.WriteLineAsync($"pods: failed after {suite._clock.Elapsed.TotalSeconds:F0} s: {e}").ConfigureAwait(false);
             if (suite._server is { } server)
             {
-                await Console.Error.WriteLineAsync($"--- output of server {server.Pid} (last 8 KiB) ---\n{Tail(server.Output, 8192)}").ConfigureAwait(false);
+                await Console.Error.WriteLineAsync($"--- output of server {server.Pid} (last 8 KiB) ---\n{ProcFacts.Tail(server.Output, 8192)}").ConfigureAwait(false);
             }
             return 1;
         }
@@ -183,7 +183,7 @@ internal sealed class PodStartupSuite : IAsyncDisposable
                 spawned.Add(process);
             }
             await Task.Delay(TimeSpan.FromMilliseconds(200), _ct).ConfigureAwait(false);
-            rss = spawned.Sum(p => Rss(p.Id));
+            rss = spawned.Sum(p => ProcFacts.Rss(p.Id));
         }
         finally
         {
@@ -369,84 +369,18 @@ internal sealed class PodStartupSuite : IAsyncDisposable
             .Append("## Berth node agent: pod startup\n\n")
             .Append(CultureInfo.InvariantCulture, $"- when: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; whole run {_clock.Elapsed.TotalSeconds:F0} s\n")
             .Append(CultureInfo.InvariantCulture, $"- machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}\n")
-            .Append(CultureInfo.InvariantCulture, $"- load average (1/5/15 min) at the start: {_loadAtStart}, at the end: {LoadAverage()}\n")
+            .Append(CultureInfo.InvariantCulture, $"- load average (1/5/15 min) at the start: {_loadAtStart}, at the end: {ProcFacts.LoadAverage()}\n")
             .Append(CultureInfo.InvariantCulture, $"- `berth server` ({_options.Berth}) on 127.0.0.1, pods in `default`, HTTP/1.1 over TLS with the bearer token, one watch on the pods\n\n")
-            .Append(_table.ToMarkdown());
-        if (_observations.Count > 0)
-        {
-            sb.Append("\nObservations:\n");
-            foreach (var o in _observations)
-            {
-                sb.Append("- ").Append(o).Append('\n');
-            }
-        }
+            .Append(_table.ToMarkdown(_observations));
         return sb.ToString();
     }
 
     // Sum of VmRSS of the direct children of a process (the pods' main processes; `sleep` forks nothing).
-    private static long ChildrenRss(int parent)
-    {
-        long total = 0;
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
-            {
-                continue;
-            }
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                // pid (comm) state ppid ...: comm may hold spaces, so parse after the last ')'.
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                if (int.Parse(fields[1], CultureInfo.InvariantCulture) == parent)
-                {
-                    total += Rss(pid);
-                }
-            }
-            catch (IOException)
-            {
-                // Exited meanwhile.
-            }
-        }
-        return total;
-    }
-
-    private static long Rss(int pid)
-    {
-        try
-        {
-            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-            {
-                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                {
-                    return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-                }
-            }
-        }
-        catch (IOException)
-        {
-            // Exited meanwhile.
-        }
-        return 0;
-    }
+    private static long ChildrenRss(int parent) => ProcFacts.Children(parent).Sum(child => ProcFacts.Rss(child.Pid));
 
     private static string? FindOnPath(string program) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':')
             .Select(dir => Path.Combine(dir, program)).FirstOrDefault(File.Exists);
-
-    private static string Tail(string text, int chars) => text.Length <= chars ? text : text[^chars..];
-
-    private static string LoadAverage()
-    {
-        try
-        {
-            return string.Join('/', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
-        }
-        catch (IOException)
-        {
-            return "unknown";
-        }
-    }
 
     private void Log(string message) =>
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{_clock.Elapsed.TotalSeconds,5:F1}s] {message}"));

@@ -24,6 +24,21 @@ internal sealed class ResultTable
         return sb.ToString();
     }
 
+    /// <summary>The table, then the run's observations as a list (if any).</summary>
+    public string ToMarkdown(IReadOnlyCollection<string> observations)
+    {
+        var sb = new StringBuilder(ToMarkdown());
+        if (observations.Count > 0)
+        {
+            sb.Append("\nObservations:\n");
+            foreach (var o in observations)
+            {
+                sb.Append("- ").Append(o).Append('\n');
+            }
+        }
+        return sb.ToString();
+    }
+
     public static string Ms(double ms) => double.IsNaN(ms) ? "n/a"
         : Math.Abs(ms) >= 100 ? string.Create(CultureInfo.InvariantCulture, $"{ms:F0} ms")
         : Math.Abs(ms) >= 10 ? string.Create(CultureInfo.InvariantCulture, $"{ms:F1} ms")
