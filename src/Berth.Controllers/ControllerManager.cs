@@ -22,6 +22,14 @@ public sealed class ControllerOptions
 
     public NodeLifecycleOptions NodeLifecycle { get; init; } = new();
 
+    /// <summary>
+    /// Upstream --endpoint-updates-batch-period (also used for mirroring): a pod change reaches its Services'
+    /// EndpointSlices and Endpoints after this delay, so a burst of changes (a rollout) costs one write per Service.
+    /// </summary>
+    public TimeSpan EndpointUpdatesBatchPeriod { get; init; } = DefaultEndpointUpdatesBatchPeriod;
+
+    public static TimeSpan DefaultEndpointUpdatesBatchPeriod { get; } = TimeSpan.FromMilliseconds(10);
+
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     public Action<string> Log { get; init; } = _ => { };

@@ -27,8 +27,10 @@ internal static class CommandLine
                        [--node-monitor-grace-period DURATION] [--node-monitor-period DURATION]
                        [--default-not-ready-toleration-seconds N]
                        [--default-unreachable-toleration-seconds N] [--node-lease-duration DURATION]
+                       [--endpoint-updates-batch-period DURATION]
               Runs the Kubernetes API server, the controllers (scheduler, ReplicaSet, Deployment, garbage collector,
-              node IPAM, node lifecycle, taint eviction, pod GC), and a node agent that runs the pods bound to this
+              node IPAM, node lifecycle, taint eviction, pod GC, EndpointSlice, Endpoints, EndpointSlice mirroring,
+              Service diagnosis), and a node agent that runs the pods bound to this
               node as local processes. Writes DIR/kubeconfig (TLS + bearer token) and
               DIR/node-token (for berth agent) once it listens.
           berth agent --server URL --token TOKEN --node-name NAME [--data-dir DIR] [--node-ip IP] [--kubelet-port N]
@@ -45,7 +47,8 @@ internal static class CommandLine
           --event-ttl 1h, --node-lease-duration 40s (renewed every quarter of it), --node-monitor-grace-period 40s
           (a node silent that long is Unknown and tainted unreachable), --node-monitor-period 5s (how often nodes
           are checked), --default-not-ready-toleration-seconds 30 and
-          --default-unreachable-toleration-seconds 30 (upstream: 300; then its pods are evicted and replaced).
+          --default-unreachable-toleration-seconds 30 (upstream: 300; then its pods are evicted and replaced),
+          --endpoint-updates-batch-period 10ms (pod changes within it reach a Service's EndpointSlices in one write).
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -79,6 +82,7 @@ internal static class CommandLine
         var clusterCidr = "127.244.0.0/16";
         var nodeMonitorGracePeriod = TimeSpan.FromSeconds(40);
         var nodeMonitorPeriod = TimeSpan.FromSeconds(5);
+        var endpointUpdatesBatchPeriod = ControllerOptions.DefaultEndpointUpdatesBatchPeriod;
         for (var i = 0; i < args.Length; i++)
         {
             if (node.TryParse(args, ref i))
@@ -98,6 +102,9 @@ internal static class CommandLine
                     break;
                 case "--node-monitor-period":
                     nodeMonitorPeriod = Duration(args, ref i);
+                    break;
+                case "--endpoint-updates-batch-period":
+                    endpointUpdatesBatchPeriod = Duration(args, ref i, allowZero: true);
                     break;
                 case "--default-not-ready-toleration-seconds":
                     options.DefaultNotReadyTolerationSeconds = Seconds(args, ref i);
@@ -172,6 +179,7 @@ internal static class CommandLine
         {
             ClusterCidr = clusterCidr,
             NodeLifecycle = new NodeLifecycleOptions { NodeMonitorGracePeriod = nodeMonitorGracePeriod, NodeMonitorPeriod = nodeMonitorPeriod },
+            EndpointUpdatesBatchPeriod = endpointUpdatesBatchPeriod,
             Log = Log,
         }, app.Lifetime.ApplicationStopping).ConfigureAwait(false);
         NodeAgent agent;
@@ -328,18 +336,21 @@ internal static class CommandLine
     }
 
     /// <summary>A Go-style duration as upstream's flags take it: 1h, 30m, 90s, 1h30m.</summary>
-    private static TimeSpan Duration(string[] args, ref int i)
+    /// <summary>A Go-style duration such as 1h, 30m, 90s, 1m30s or 10ms; zero only where <paramref name="allowZero"/>.</summary>
+    private static TimeSpan Duration(string[] args, ref int i, bool allowZero = false)
     {
         var flag = args[i];
         var value = Value(args, ref i);
-        var match = System.Text.RegularExpressions.Regex.Match(value, @"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$");
+        var match = System.Text.RegularExpressions.Regex.Match(value, @"^(?:0|(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?)$");
         if (value.Length == 0 || !match.Success)
         {
-            throw new UsageException($"{flag} must be a duration such as 1h, 30m or 90s, not \"{value}\"");
+            throw new UsageException($"{flag} must be a duration such as 1h, 30m, 90s or 10ms, not \"{value}\"");
         }
         int Part(int group) => match.Groups[group].Success ? int.Parse(match.Groups[group].Value, CultureInfo.InvariantCulture) : 0;
-        var duration = new TimeSpan(Part(1), Part(2), Part(3));
-        return duration > TimeSpan.Zero ? duration : throw new UsageException($"{flag} must be longer than 0s");
+        var duration = new TimeSpan(0, Part(1), Part(2), Part(3), Part(4));
+        return duration > TimeSpan.Zero || allowZero
+            ? duration
+            : throw new UsageException($"{flag} must be longer than 0s");
     }
 
     private static long Seconds(string[] args, ref int i)
