@@ -66,6 +66,8 @@ public static class ApiServerHost
         builder.Services.AddSingleton<ServiceAllocator>();
         builder.Services.AddSingleton<ServiceRegistry>();
         builder.Services.AddSingleton<IObjectHooks>(sp => sp.GetRequiredService<ServiceRegistry>());
+        builder.Services.AddSingleton<IObjectHooks, EndpointsHooks>();
+        builder.Services.AddSingleton<IObjectHooks, EndpointSliceHooks>();
         builder.Services.AddSingleton<ObjectHooks>();
         builder.Services.AddSingleton<AllocationRepair>();
         builder.Services.AddSingleton<ObjectDeleter>();

@@ -134,12 +134,34 @@ public static class Strategy
             result["spec"] = spec;
             spec["finalizers"] = (old["spec"] as JsonObject)?["finalizers"]?.DeepClone();
         }
-        if (def.HasGeneration && !JsonNode.DeepEquals(result["spec"], old["spec"]))
+        if (def.HasGeneration && GenerationChanges(def, result, old))
         {
             var generation = oldMeta["generation"]?.GetValue<long>() ?? 0;
             meta["generation"] = generation + 1;
         }
         return result;
+    }
+
+    /// <summary>
+    /// apiequality.Semantic.DeepEqual over JSON: an absent or null value equals an empty list or map, as Go's nil and
+    /// empty slices and maps compare equal, so resending <c>endpoints: []</c> for an absent list changes nothing.
+    /// (Go would tell a nil pointer from a pointer to an empty struct; the only such fields here, an endpoint's
+    /// <c>hints: {}</c> and <c>targetRef: {}</c>, say nothing more than their absence.)
+    /// </summary>
+    internal static bool SemanticEquals(JsonNode? a, JsonNode? b)
+    {
+        if (IsEmpty(a) && IsEmpty(b))
+        {
+            return true;
+        }
+        return (a, b) switch
+        {
+            (JsonObject x, JsonObject y) => x.Select(p => p.Key).Union(y.Select(p => p.Key)).All(k => SemanticEquals(x[k], y[k])),
+            (JsonArray x, JsonArray y) => x.Count == y.Count && x.Zip(y).All(p => SemanticEquals(p.First, p.Second)),
+            _ => JsonNode.DeepEquals(a, b),
+        };
+
+        static bool IsEmpty(JsonNode? node) => node is null or JsonArray { Count: 0 } or JsonObject { Count: 0 };
     }
 
     /// <summary>
@@ -302,6 +324,17 @@ public static class Strategy
         }
         return errors;
     }
+
+    // What bumps metadata.generation on update. Kinds with a spec: a spec change. An EndpointSlice has no spec, so
+    // upstream's endpointslice strategy bumps it on any change outside metadata, and on a change of labels: those
+    // (kubernetes.io/service-name, managed-by) decide which Service and controller the slice belongs to.
+    private static bool GenerationChanges(ResourceDefinition def, JsonObject updated, JsonObject old) => def.Kind switch
+    {
+        "EndpointSlice" => !updated.Select(p => p.Key).Union(old.Select(p => p.Key))
+                .All(k => k == "metadata" || SemanticEquals(updated[k], old[k])) ||
+            !SemanticEquals(Meta.Of(updated)["labels"], Meta.Of(old)["labels"]),
+        _ => !JsonNode.DeepEquals(updated["spec"], old["spec"]),
+    };
 
     private static List<string> Finalizers(JsonObject obj) =>
         ((obj["metadata"] as JsonObject)?["finalizers"] as JsonArray)?

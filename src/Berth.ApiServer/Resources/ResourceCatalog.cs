@@ -55,7 +55,7 @@ public sealed class ResourceCatalog
             ModelType = typeof(ReplicaSet), ShortNames = ["rs"], Categories = ["all"], Subresources = ["status", "scale"],
             SelectableFields = ["status.replicas"], HasGeneration = true },
         new() { Group = "discovery.k8s.io", Version = "v1", Kind = "EndpointSlice", Plural = "endpointslices", Singular = "endpointslice",
-            Namespaced = true, ModelType = typeof(EndpointSlice) },
+            Namespaced = true, ModelType = typeof(EndpointSlice), HasGeneration = true },
         new() { Group = "coordination.k8s.io", Version = "v1", Kind = "Lease", Plural = "leases", Singular = "lease", Namespaced = true,
             ModelType = typeof(Lease) },
     ]);
