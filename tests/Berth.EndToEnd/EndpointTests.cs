@@ -41,8 +41,13 @@ public sealed class EndpointTests : IClassFixture<NodeAgentFixture>, IDisposable
     {
         var ns = await NamespaceAsync();
         var marker = _cluster.NewMarker();
-        // A named targetPort: the slice must carry the number the pods' container port resolves it to.
-        await ApplyAsync(ns, Deployment("web", 0, marker, HttpReadiness("http")) + "\n---\n" + Service("web", "web", "http"));
+        // A named targetPort: the slice must carry the number the pods' container port resolves it to. The preStop
+        // hook keeps a removed pod terminating for 3 s, long enough to see it listed as such.
+        await ApplyAsync(ns, Deployment("web", 0, marker, HttpReadiness("http"), container: """
+            lifecycle:
+              preStop:
+                exec: {command: [sh, -c, "sleep 3"]}
+            """) + "\n---\n" + Service("web", "web", "http"));
         var service = await GetAsync(_kubectl, $"svc web -n {ns}");
 
         string? sliceName = null;
@@ -54,6 +59,21 @@ public sealed class EndpointTests : IClassFixture<NodeAgentFixture>, IDisposable
                 Assert.Equal("deployment.apps/web scaled\n", await _kubectl.OkAsync($"scale deployment/web --replicas={replicas} -n {ns}"));
             }
             var step = $"step {previous}→{replicas}";
+            if (replicas < previous)
+            {
+                // Upstream keeps terminating pods in the slice (terminating, so not ready), while its Endpoints
+                // controller leaves them out at once (no publishNotReadyAddresses).
+                var draining = (await WaitForSlicesAsync(ns, "web", s => s.Count == 1 && Endpoints(s[0]).Count(e => e.Terminating == true) == previous - replicas,
+                    $"{step}: {previous - replicas} endpoints terminating"))[0];
+                Assert.Equal(sliceName, Name(draining));
+                Assert.All(Endpoints(draining).Where(e => e.Terminating == true), e => Assert.False(e.Ready));
+                var leaving = Endpoints(draining).Where(e => e.Terminating == true).Select(e => e.Ip).ToHashSet(StringComparer.Ordinal);
+                var staying = Endpoints(draining).Where(e => e.Terminating != true).Select(e => $"{e.Ip}:8080").ToHashSet(StringComparer.Ordinal);
+                await WaitForEndpointsAsync(ns, "web", e => Addresses(e).Ready.SetEquals(staying) && Addresses(e).NotReady.Count == 0,
+                    $"{step}: Endpoints web without the terminating pods {string.Join(",", leaving)}");
+                var stillTerminating = (await PodsAsync(_kubectl, ns, "web")).Where(IsTerminating).Select(PodIP).ToHashSet(StringComparer.Ordinal);
+                Assert.True(leaving.IsSubsetOf(stillTerminating), $"{step}: pods {string.Join(",", leaving)} ended before the Endpoints could be seen without them");
+            }
             var pods = await WaitForSettledPodsAsync(ns, "web", replicas);
             var ips = pods.Select(PodIP).ToHashSet(StringComparer.Ordinal);
 

@@ -16,7 +16,8 @@ public static class EndpointManifests
     /// <summary>An exec readiness probe running the shell script, checked every second.</summary>
     public static string ExecReadiness(string script) => $"exec: {{command: [sh, -c, \"{script}\"]}}\nperiodSeconds: 1\nfailureThreshold: 1";
 
-    public static string Deployment(string name, int replicas, string marker, string readinessProbe, string portName = "http", int port = 8080) =>
+    /// <summary><paramref name="container"/> is extra YAML under the container (no indent of its own).</summary>
+    public static string Deployment(string name, int replicas, string marker, string readinessProbe, string portName = "http", int port = 8080, string container = "") =>
         $$$"""
         apiVersion: apps/v1
         kind: Deployment
@@ -27,7 +28,7 @@ public static class EndpointManifests
           template:
             metadata: {labels: {app: {{{name}}}}}
             spec:
-        {{{Indent(PodSpec(marker, readinessProbe, portName, port), 6)}}}
+        {{{Indent(PodSpec(marker, readinessProbe, portName, port, container), 6)}}}
         """;
 
     public static string Pod(string name, string app, string marker, string readinessProbe, string portName, int port) =>
@@ -52,7 +53,7 @@ public static class EndpointManifests
             targetPort: {{{targetPort}}}
         """;
 
-    private static string PodSpec(string marker, string readinessProbe, string portName, int port) =>
+    private static string PodSpec(string marker, string readinessProbe, string portName, int port, string container = "") =>
         $$$"""
         terminationGracePeriodSeconds: 5
         containers:
@@ -63,6 +64,7 @@ public static class EndpointManifests
           - {name: {{{portName}}}, containerPort: {{{port}}}}
           readinessProbe:
         {{{Indent(readinessProbe, 4)}}}
+        {{{Indent(container, 2)}}}
           env:
           - name: POD_IP
             valueFrom: {fieldRef: {fieldPath: status.podIP}}
