@@ -261,6 +261,38 @@ public sealed class EndpointTests : IClassFixture<NodeAgentFixture>, IDisposable
         await _kubectl.OkAsync($"get svc external-service -n {ns}");
     }
 
+    /// <summary>
+    /// The common hand-written Endpoints: one port, no name, no protocol. Upstream stores v1 defaults (protocol TCP;
+    /// a slice port's name "" and protocol TCP), and kubectl relies on them: describe dereferences every slice
+    /// port's name.
+    /// </summary>
+    [Fact]
+    public async Task SelectorlessService_UnnamedEndpointsPort_MirroredWithUpstreamDefaultsAndDescribable()
+    {
+        var ns = await NamespaceAsync();
+        await ApplyAsync(ns, """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: plain}
+            spec:
+              ports:
+              - port: 80
+            ---
+            apiVersion: v1
+            kind: Endpoints
+            metadata: {name: plain}
+            subsets:
+            - addresses: [{ip: 1.1.1.1}]
+              ports: [{port: 88}]
+            """);
+        var mirrored = Assert.Single(await WaitForSlicesAsync(ns, "plain", s => s.Count == 1 && Endpoints(s[0]).Count == 1, "the mirrored slice"));
+        Assert.Equal("""[{"port":88,"protocol":"TCP"}]""", (await GetAsync(_kubectl, $"endpoints plain -n {ns}"))["subsets"]![0]!["ports"]!.ToJsonString());
+        Assert.Equal([("", 88, "TCP")], Ports(mirrored));
+        var described = await _kubectl.RunAsync($"describe svc plain -n {ns}");
+        Assert.True(described.ExitCode == 0, $"kubectl describe svc plain: {described}");
+        Assert.Equal("1.1.1.1:88", await DescribedEndpointsAsync(_kubectl, ns, "plain"));
+    }
+
     [Fact]
     public async Task EmptyService_NoPodMatches_WarningEventAndConditionSaySoAndAPlaceholderSliceExists()
     {
