@@ -416,6 +416,11 @@ public sealed class EndpointTests : IClassFixture<NodeAgentFixture>, IDisposable
         AssertEndpointsOfPods(endpoints, [a, b], [], null);
         Assert.Equal(expected, CommaSet(Row(await _kubectl.OkAsync($"get endpoints multi -n {ns}"), "multi")[1]));
         Assert.Equal(expected, CommaSet(await DescribedEndpointsAsync(_kubectl, ns, "multi")));
+
+        // The slices go with their owner (garbage collector), the Endpoints with their Service (Endpoints controller).
+        await _kubectl.OkAsync($"delete svc multi -n {ns}");
+        await WaitForSlicesAsync(ns, "multi", s => s.Count == 0, "no slices of the deleted Service");
+        await WaitForEndpointsAsync(ns, "multi", e => e is null, "no Endpoints of the deleted Service");
     }
 
     private async Task<string> NamespaceAsync()
