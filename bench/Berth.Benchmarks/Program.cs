@@ -2,7 +2,7 @@ using BenchmarkDotNet.Running;
 using Berth.Benchmarks.EndToEnd;
 
 // `e2e` runs the end-to-end suite against the real binary, `pods` the node agent's pod startup suite,
-// `controllers` the controllers suite; anything else goes to BenchmarkDotNet.
+// `controllers` the controllers suite, `endpoints` the endpoint controllers suite; anything else goes to BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "e2e")
 {
     return await EndToEndSuite.RunAsync(args[1..]).ConfigureAwait(false);
@@ -14,6 +14,10 @@ if (args.Length > 0 && args[0] == "pods")
 if (args.Length > 0 && args[0] == "controllers")
 {
     return await ControllerSuite.RunAsync(args[1..]).ConfigureAwait(false);
+}
+if (args.Length > 0 && args[0] == "endpoints")
+{
+    return await EndpointSuite.RunAsync(args[1..]).ConfigureAwait(false);
 }
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
