@@ -1,0 +1,131 @@
+using Berth.Api.Models;
+using Berth.Controllers.Endpoints;
+using Berth.Controllers.Framework;
+using Berth.Controllers.NodeLifecycle;
+
+namespace Berth.Controllers.EndpointSlices;
+
+// Informer handlers: which Services a change can affect, and when to sync them.
+public sealed partial class EndpointSliceController
+{
+    private void OnServiceUpdate(Service service) => Queue.Add(ControllerWorkers.Key(service));
+
+    // The sync of a Service that is gone forgets what the trackers hold for it; its slices go with the garbage collector.
+    private void OnServiceDelete(Service service) => Queue.Add(ControllerWorkers.Key(service));
+
+    // A slice of ours that we did not just write (its generation is newer than our last write, or we have never
+    // written it): someone else changed it, so sync its Service to put it back.
+    private void OnEndpointSliceAdd(EndpointSlice slice)
+    {
+        if (EndpointSliceRules.ManagedByController(slice, EndpointSliceRules.ControllerName) && Tracker.ShouldSync(slice))
+        {
+            QueueServiceForEndpointSlice(slice);
+        }
+    }
+
+    private void OnEndpointSliceUpdate(EndpointSlice old, EndpointSlice current)
+    {
+        // A label change does not bump a slice's generation, and the controller never changes the service-name
+        // label; a user might, which moves the slice between two Services.
+        var service = current.Metadata?.Labels?.GetValueOrDefault(EndpointSliceRules.ServiceNameLabel);
+        var oldService = old.Metadata?.Labels?.GetValueOrDefault(EndpointSliceRules.ServiceNameLabel);
+        if (service != oldService)
+        {
+            _log($"{ComponentName}: label {EndpointSliceRules.ServiceNameLabel} of EndpointSlice {ControllerWorkers.Key(current)} changed from \"{oldService}\" to \"{service}\"");
+            QueueServiceForEndpointSlice(current);
+            QueueServiceForEndpointSlice(old);
+            return;
+        }
+        var managed = EndpointSliceRules.ManagedByController(current, EndpointSliceRules.ControllerName);
+        var managedByChanged = managed != EndpointSliceRules.ManagedByController(old, EndpointSliceRules.ControllerName);
+        if (managedByChanged || (managed && Tracker.ShouldSync(current)))
+        {
+            QueueServiceForEndpointSlice(current);
+        }
+    }
+
+    private void OnEndpointSliceDelete(EndpointSlice slice)
+    {
+        // Only a deletion we did not ask for (the tracker expected none) means a slice must be recreated.
+        if (EndpointSliceRules.ManagedByController(slice, EndpointSliceRules.ControllerName) && Tracker.Has(slice)
+            && !Tracker.HandleDeletion(slice))
+        {
+            QueueServiceForEndpointSlice(slice);
+        }
+    }
+
+    private void QueueServiceForEndpointSlice(EndpointSlice slice)
+    {
+        if (ServiceKeyOf(slice) is not { } key)
+        {
+            _log($"{ComponentName}: couldn't get key for EndpointSlice {ControllerWorkers.Key(slice)}: EndpointSlice missing {EndpointSliceRules.ServiceNameLabel} label");
+            return;
+        }
+        Queue.AddAfter(key, _batchPeriod > s_endpointSliceChangeMinSyncDelay ? _batchPeriod : s_endpointSliceChangeMinSyncDelay);
+    }
+
+    // Upstream addPod: the Services whose selector matches the pod, after the batch period.
+    private void AddPod(Pod pod)
+    {
+        foreach (var service in SelectorIndexes.ServicesSelecting(_services, pod))
+        {
+            Queue.AddAfter(ControllerWorkers.Key(service), _batchPeriod);
+        }
+    }
+
+    // Upstream GetServicesToUpdateOnPodChange: nothing when neither the pod's endpoints nor its labels (or hostname)
+    // changed; after a label change, the Services it joined or left, and when its endpoints changed too, all of them.
+    private void UpdatePod(Pod old, Pod current)
+    {
+        if (old.Metadata?.ResourceVersion == current.Metadata?.ResourceVersion)
+        {
+            // A resync: the Service informer's resync covers every Service already.
+            return;
+        }
+        var (endpointsChanged, labelsChanged) = PodEndpointRules.PodChanged(old, current);
+        if (!endpointsChanged && !labelsChanged)
+        {
+            return;
+        }
+        var keys = SelectorIndexes.ServicesSelecting(_services, current).Select(ControllerWorkers.Key).ToHashSet(StringComparer.Ordinal);
+        if (labelsChanged)
+        {
+            var oldKeys = SelectorIndexes.ServicesSelecting(_services, old).Select(ControllerWorkers.Key);
+            if (endpointsChanged)
+            {
+                keys.UnionWith(oldKeys);
+            }
+            else
+            {
+                // Services that select the pod both before and after see no change in their endpoints.
+                keys.SymmetricExceptWith(oldKeys);
+            }
+        }
+        foreach (var key in keys)
+        {
+            Queue.AddAfter(key, _batchPeriod);
+        }
+    }
+
+    private void DeletePod(Pod pod) => AddPod(pod);
+
+    // An endpoint carries its node's zone, so a zone label added or changed (a cloud provider may set it after the
+    // node registered) means the Services of the node's pods have endpoints to refresh. Nothing else about a node
+    // reaches a slice.
+    private void UpdateNode(Node old, Node current)
+    {
+        if (PodEndpointRules.Zone(old) == PodEndpointRules.Zone(current) || current.Metadata?.Name is not { } name)
+        {
+            return;
+        }
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var pod in PodNodeNameIndex.PodsOn(_pods, name))
+        {
+            keys.UnionWith(SelectorIndexes.ServicesSelecting(_services, pod).Select(ControllerWorkers.Key));
+        }
+        foreach (var key in keys)
+        {
+            Queue.AddAfter(key, _batchPeriod);
+        }
+    }
+}
