@@ -1,5 +1,8 @@
 using Berth.Client;
 using Berth.Controllers.Deployments;
+using Berth.Controllers.EndpointSliceMirroring;
+using Berth.Controllers.EndpointSlices;
+using Berth.Controllers.Endpoints;
 using Berth.Controllers.Framework;
 using Berth.Controllers.GarbageCollector;
 using Berth.Controllers.NodeIpam;
@@ -70,6 +73,11 @@ public sealed class ControllerManager : IAsyncDisposable
         var lifecycle = manager.Add(new NodeLifecycleController(informers, options.NodeLifecycle, time, log));
         var eviction = manager.Add(new TaintEvictionController(informers, time, log));
         var podGc = manager.Add(new PodGarbageCollector(informers, options.NodeLifecycle, time, log));
+        var batch = options.EndpointUpdatesBatchPeriod;
+        var slices = manager.Add(new EndpointSliceController(informers, batch, time, log));
+        var endpoints = manager.Add(new EndpointsController(informers, batch, time, log));
+        var mirroring = manager.Add(new EndpointSliceMirroringController(informers, batch, time, log));
+        var diagnosis = manager.Add(new ServiceDiagnosis.ServiceDiagnosisController(informers, time, log));
 
         await informers.StartAsync(ct).ConfigureAwait(false);
         manager._running.AddRange(
@@ -81,6 +89,10 @@ public sealed class ControllerManager : IAsyncDisposable
             lifecycle.RunAsync(token),
             eviction.RunAsync(options.Workers, token),
             podGc.RunAsync(token),
+            slices.RunAsync(options.Workers, token),
+            endpoints.RunAsync(options.Workers, token),
+            mirroring.RunAsync(options.Workers, token),
+            diagnosis.RunAsync(options.Workers, token),
         ]);
         return manager;
     }

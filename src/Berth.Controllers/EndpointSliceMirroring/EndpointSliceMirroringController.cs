@@ -16,7 +16,7 @@ namespace Berth.Controllers.EndpointSliceMirroring;
 /// </summary>
 public sealed partial class EndpointSliceMirroringController : IAsyncDisposable
 {
-    public const string ComponentName = "endpointslice-mirroring-controller";
+    public const string ComponentName = "endpoint-slice-mirroring-controller";
 
     /// <summary>Upstream --mirroring-max-endpoints-per-subset default: addresses of one subset mirrored at most.</summary>
     public const int MaxEndpointsPerSubset = 1000;

@@ -15,7 +15,7 @@ namespace Berth.Controllers.EndpointSlices;
 /// </summary>
 public sealed partial class EndpointSliceController : IAsyncDisposable
 {
-    public const string ComponentName = "endpointslice-controller";
+    public const string ComponentName = "endpoint-slice-controller";
 
     /// <summary>Upstream maxRetries: with the 1 s .. 1000 s backoff, about 4.5 hours of retries.</summary>
     internal const int MaxRetries = 15;

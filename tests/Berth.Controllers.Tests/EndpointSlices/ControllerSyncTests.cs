@@ -398,7 +398,7 @@ public sealed class ControllerSyncTests(SliceControllerApiFixture fixture) : ICl
         var events = await UntilAsync(() => h.EventsAsync(ns, EndpointSliceController.FailedToUpdateEndpointSlicesReason), ev => ev.Count == 1,
             "a FailedToUpdateEndpointSlices event");
         Assert.Equal(("Warning", $"Error updating Endpoint Slices for Service {ns}/testing-1: failed to create EndpointSlice for Service {ns}/testing-1: boom",
-            "endpointslice-controller", "Service", "testing-1", service.Metadata!.Uid),
+            "endpoint-slice-controller", "Service", "testing-1", service.Metadata!.Uid),
             (events[0].Type, events[0].Message, events[0].Source!.Component, events[0].InvolvedObject!.Kind, events[0].InvolvedObject!.Name, events[0].InvolvedObject!.Uid));
     }
 
