@@ -2,7 +2,7 @@ using Berth.Client;
 using Berth.Controllers.Deployments;
 using Berth.Controllers.EndpointSliceMirroring;
 using Berth.Controllers.EndpointSlices;
-using Berth.Controllers.Endpoints;
+using Berth.Controllers.ServiceEndpoints;
 using Berth.Controllers.Framework;
 using Berth.Controllers.GarbageCollector;
 using Berth.Controllers.NodeIpam;

@@ -2,7 +2,6 @@ using Berth.Api.Models;
 using Berth.Client;
 using Berth.Controllers.EndpointSlices;
 using Berth.Controllers.Framework;
-using V1Endpoints = Berth.Api.Models.Endpoints;
 
 namespace Berth.Controllers.EndpointSliceMirroring;
 
@@ -25,7 +24,7 @@ public sealed partial class EndpointSliceMirroringController : IAsyncDisposable
     private const string MirroredSlicesIndex = "endpointslicemirroring:endpoints";
 
     private readonly SharedInformers _informers;
-    private readonly Informer<V1Endpoints> _endpoints;
+    private readonly Informer<Endpoints> _endpoints;
     private readonly Informer<EndpointSlice> _slices;
     private readonly Informer<Service> _services;
     private readonly EventRecorder _events;
@@ -60,7 +59,7 @@ public sealed partial class EndpointSliceMirroringController : IAsyncDisposable
             RateLimiters.ItemExponential(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(100)),
             RateLimiters.Bucket(10, 100, time)));
 
-        _endpoints = informers.For<V1Endpoints>();
+        _endpoints = informers.For<Endpoints>();
         _endpoints.OnAdd(OnEndpointsAdd);
         _endpoints.OnUpdate(OnEndpointsUpdate);
         _endpoints.OnDelete(OnEndpointsDelete);
@@ -135,7 +134,7 @@ public sealed partial class EndpointSliceMirroringController : IAsyncDisposable
         }
     }
 
-    private void OnEndpointsAdd(V1Endpoints endpoints)
+    private void OnEndpointsAdd(Endpoints endpoints)
     {
         if (MirroringRules.ShouldMirror(endpoints))
         {
@@ -143,7 +142,7 @@ public sealed partial class EndpointSliceMirroringController : IAsyncDisposable
         }
     }
 
-    private void OnEndpointsUpdate(V1Endpoints old, V1Endpoints current)
+    private void OnEndpointsUpdate(Endpoints old, Endpoints current)
     {
         // Either side mirrored: gaining skip-mirror must delete the slices mirrored so far.
         if (MirroringRules.ShouldMirror(current) || MirroringRules.ShouldMirror(old))
@@ -152,7 +151,7 @@ public sealed partial class EndpointSliceMirroringController : IAsyncDisposable
         }
     }
 
-    private void OnEndpointsDelete(V1Endpoints endpoints)
+    private void OnEndpointsDelete(Endpoints endpoints)
     {
         if (MirroringRules.ShouldMirror(endpoints))
         {

@@ -1,7 +1,6 @@
 using Berth.Api.Models;
-using Berth.Controllers.Endpoints;
+using Berth.Controllers.ServiceEndpoints;
 using Berth.Controllers.EndpointSlices;
-using V1Endpoints = Berth.Api.Models.Endpoints;
 
 namespace Berth.Controllers.EndpointSliceMirroring;
 
@@ -34,7 +33,7 @@ internal sealed class MirroringPlan
     public List<string> InvalidIPs { get; } = [];
 
     /// <summary>Upstream reconcile up to finalize, then recycleSlices.</summary>
-    public static MirroringPlan Compute(V1Endpoints endpoints, IReadOnlyList<EndpointSlice> existingSlices, int maxEndpointsPerSubset)
+    public static MirroringPlan Compute(Endpoints endpoints, IReadOnlyList<EndpointSlice> existingSlices, int maxEndpointsPerSubset)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(existingSlices);
@@ -101,7 +100,7 @@ internal sealed class MirroringPlan
     /// Upstream reconcileByPortMapping: keep the first existing slice of the port set (delete the rest) and rewrite
     /// it whole unless its endpoints, labels, annotations and owner already match; nothing desired deletes them all.
     /// </summary>
-    private void ReconcileByPortMapping(V1Endpoints endpoints, List<EndpointSlice> existingSlices, EndpointSet desiredSet,
+    private void ReconcileByPortMapping(Endpoints endpoints, List<EndpointSlice> existingSlices, EndpointSet desiredSet,
         List<EndpointSlicePort> endpointPorts, string addressType, int maxEndpointsPerSubset)
     {
         if (desiredSet.Count == 0)
@@ -157,7 +156,7 @@ internal sealed class MirroringPlan
     /// Upstream #125359: a slice owned by an earlier Endpoints of the same name (deleted and created again while the
     /// controller was away) is rewritten with the new owner, or the garbage collector would delete it.
     /// </summary>
-    private static bool NeedRebuild(V1Endpoints endpoints, EndpointSlice slice) =>
+    private static bool NeedRebuild(Endpoints endpoints, EndpointSlice slice) =>
         slice.Metadata?.OwnerReferences?.Any(o => o.Kind == "Endpoints" && o.Name == endpoints.Metadata?.Name
             && (o.Uid ?? "") != (endpoints.Metadata?.Uid ?? "")) == true;
 

@@ -1,7 +1,6 @@
 using Berth.Api.Models;
 using Berth.Client;
 using Berth.Controllers.EndpointSlices;
-using V1Endpoints = Berth.Api.Models.Endpoints;
 
 namespace Berth.Controllers.EndpointSliceMirroring;
 
@@ -13,7 +12,7 @@ internal sealed class MirroringReconciler(IEndpointSliceWriter writer, EndpointS
     int maxEndpointsPerSubset, Action<string> log)
 {
     /// <summary>Upstream reconcile. Returns the number of slices written (created, updated or deleted); throws when a write fails.</summary>
-    public async Task<int> ReconcileAsync(V1Endpoints endpoints, IReadOnlyList<EndpointSlice> existingSlices, CancellationToken ct)
+    public async Task<int> ReconcileAsync(Endpoints endpoints, IReadOnlyList<EndpointSlice> existingSlices, CancellationToken ct)
     {
         var plan = MirroringPlan.Compute(endpoints, existingSlices, maxEndpointsPerSubset);
         var key = $"{endpoints.Metadata?.Namespace}/{endpoints.Metadata?.Name}";
@@ -59,7 +58,7 @@ internal sealed class MirroringReconciler(IEndpointSliceWriter writer, EndpointS
     }
 
     /// <summary>Upstream finalize: creates (not while the Endpoints is being deleted), then updates, then deletes.</summary>
-    private async Task<int> FinalizeAsync(V1Endpoints endpoints, MirroringPlan plan, CancellationToken ct)
+    private async Task<int> FinalizeAsync(Endpoints endpoints, MirroringPlan plan, CancellationToken ct)
     {
         var (ns, name) = (endpoints.Metadata?.Namespace, endpoints.Metadata?.Name);
         var writes = 0;

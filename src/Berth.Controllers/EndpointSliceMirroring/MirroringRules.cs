@@ -1,9 +1,8 @@
 using Berth.Api.Models;
 using Berth.Api.Validation;
-using Berth.Controllers.Endpoints;
+using Berth.Controllers.ServiceEndpoints;
 using Berth.Controllers.EndpointSlices;
 using Berth.Controllers.Framework;
-using V1Endpoints = Berth.Api.Models.Endpoints;
 
 namespace Berth.Controllers.EndpointSliceMirroring;
 
@@ -26,7 +25,7 @@ internal static class MirroringRules
     /// Upstream shouldMirror: false without Endpoints, with skip-mirror "true", or with a leader election record.
     /// Whether a Service without a selector exists is checked separately.
     /// </summary>
-    public static bool ShouldMirror(V1Endpoints? endpoints) =>
+    public static bool ShouldMirror(Endpoints? endpoints) =>
         endpoints is not null
         && endpoints.Metadata?.Labels?.GetValueOrDefault(SkipMirrorLabel) != "true"
         && endpoints.Metadata?.Annotations?.ContainsKey(LeaderElectionAnnotation) != true;
@@ -44,7 +43,7 @@ internal static class MirroringRules
     /// managed-by overwritten) and its annotations except the trigger time and kubectl's last-applied configuration.
     /// Without <paramref name="sliceName"/> the API server picks the name from the Endpoints' name.
     /// </summary>
-    public static EndpointSlice NewEndpointSlice(V1Endpoints endpoints, List<EndpointSlicePort> ports, string addressType, string? sliceName)
+    public static EndpointSlice NewEndpointSlice(Endpoints endpoints, List<EndpointSlicePort> ports, string addressType, string? sliceName)
     {
         var meta = endpoints.Metadata!;
         var labels = new Dictionary<string, string>(meta.Labels ?? [])

@@ -1,6 +1,6 @@
 using Berth.Api.Models;
 using Berth.Client;
-using Berth.Controllers.Endpoints;
+using Berth.Controllers.ServiceEndpoints;
 using Berth.Controllers.Framework;
 using Berth.Controllers.NodeLifecycle;
 

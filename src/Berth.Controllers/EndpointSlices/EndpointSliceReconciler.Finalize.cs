@@ -2,7 +2,7 @@ using System.Globalization;
 using Berth.Api.Models;
 using Berth.Api.Serialization;
 using Berth.Client;
-using Berth.Controllers.Endpoints;
+using Berth.Controllers.ServiceEndpoints;
 
 namespace Berth.Controllers.EndpointSlices;
 

@@ -1,5 +1,5 @@
 using Berth.Api.Models;
-using Berth.Controllers.Endpoints;
+using Berth.Controllers.ServiceEndpoints;
 using Berth.Controllers.Framework;
 
 namespace Berth.Controllers.EndpointSlices;

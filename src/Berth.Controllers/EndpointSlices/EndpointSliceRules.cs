@@ -5,7 +5,7 @@ using System.Text;
 using Berth.Api.Models;
 using Berth.Api.Services;
 using Berth.Api.Validation;
-using Berth.Controllers.Endpoints;
+using Berth.Controllers.ServiceEndpoints;
 
 namespace Berth.Controllers.EndpointSlices;
 

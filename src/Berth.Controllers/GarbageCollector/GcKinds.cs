@@ -16,7 +16,7 @@ internal static class GcKinds
     [
         new GcKind<Pod>("pods", namespaced: true),
         new GcKind<Service>("services", namespaced: true),
-        new GcKind<Berth.Api.Models.Endpoints>("endpoints", namespaced: true),
+        new GcKind<Endpoints>("endpoints", namespaced: true),
         new GcKind<Node>("nodes", namespaced: false),
         new GcKind<ConfigMap>("configmaps", namespaced: true),
         new GcKind<Secret>("secrets", namespaced: true),

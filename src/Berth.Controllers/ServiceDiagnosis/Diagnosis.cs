@@ -1,7 +1,7 @@
 using System.Globalization;
 using Berth.Api.Models;
 using Berth.Api.Services;
-using Berth.Controllers.Endpoints;
+using Berth.Controllers.ServiceEndpoints;
 
 namespace Berth.Controllers.ServiceDiagnosis;
 

@@ -4,7 +4,7 @@ using Berth.Api.Serialization;
 using Berth.Api.Services;
 using Berth.Client;
 using Berth.Controllers.EndpointSlices;
-using Berth.Controllers.Endpoints;
+using Berth.Controllers.ServiceEndpoints;
 using Berth.Controllers.Framework;
 
 namespace Berth.Controllers.ServiceDiagnosis;

@@ -1,5 +1,5 @@
 using Berth.Api.Models;
-using Berth.Controllers.Endpoints;
+using Berth.Controllers.ServiceEndpoints;
 using static Berth.Controllers.Tests.EndpointRules.EndpointObjects;
 
 namespace Berth.Controllers.Tests.EndpointRules;

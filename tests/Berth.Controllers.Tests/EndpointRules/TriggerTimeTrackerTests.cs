@@ -1,5 +1,5 @@
 using Berth.Api.Models;
-using Berth.Controllers.Endpoints;
+using Berth.Controllers.ServiceEndpoints;
 
 namespace Berth.Controllers.Tests.EndpointRules;
 

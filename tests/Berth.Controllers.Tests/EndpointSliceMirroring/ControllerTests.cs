@@ -2,7 +2,6 @@ using Berth.Api.Models;
 using Berth.Controllers.EndpointSliceMirroring;
 using Berth.Controllers.EndpointSlices;
 using static Berth.Controllers.Tests.EndpointSliceMirroring.MirroringHarness;
-using V1Endpoints = Berth.Api.Models.Endpoints;
 
 namespace Berth.Controllers.Tests.EndpointSliceMirroring;
 
@@ -20,12 +19,12 @@ public sealed class ControllerTests(MirroringApiFixture fixture) : IClassFixture
         WithSelector,
     }
 
-    public sealed record SyncCase(ServiceKind Service, V1Endpoints Endpoints, string? ExistingSliceManagedBy, int ExpectedNumActions,
+    public sealed record SyncCase(ServiceKind Service, Endpoints Endpoints, string? ExistingSliceManagedBy, int ExpectedNumActions,
         int ExpectedNumSlices, string? ExpectedEvent = null);
 
     // Upstream's "no addresses" Endpoints has a subset with ports only, which the API server refuses ("must specify
     // `addresses` or `notReadyAddresses`"); no subsets at all is what that repacks to.
-    private static V1Endpoints Ep(List<EndpointAddress>? addresses, Dictionary<string, string>? labels = null) => new()
+    private static Endpoints Ep(List<EndpointAddress>? addresses, Dictionary<string, string>? labels = null) => new()
     {
         Metadata = new ObjectMeta { Name = EndpointsName, Labels = labels },
         Subsets = addresses is null ? null : [new EndpointSubset { Ports = [new EndpointPort { Port = 80 }], Addresses = addresses }],
@@ -96,7 +95,7 @@ public sealed class ControllerTests(MirroringApiFixture fixture) : IClassFixture
     [InlineData("Endpoints with leader election annotation", null, true, false)]
     public void ShouldMirror_Table(string name, string? skipMirror, bool leaderElection, bool expected)
     {
-        var endpoints = new V1Endpoints
+        var endpoints = new Endpoints
         {
             Metadata = new ObjectMeta
             {

@@ -3,7 +3,6 @@ using Berth.Client;
 using Berth.Controllers.EndpointSliceMirroring;
 using Berth.Controllers.EndpointSlices;
 using static Berth.Controllers.Tests.EndpointSliceMirroring.MirroringHarness;
-using V1Endpoints = Berth.Api.Models.Endpoints;
 
 namespace Berth.Controllers.Tests.EndpointSliceMirroring;
 
@@ -23,7 +22,7 @@ public sealed class MirroringFlowTests(MirroringApiFixture fixture) : IClassFixt
             Spec = new ServiceSpec { Ports = [new ServicePort { Name = "http", Port = 80 }] },
         });
 
-        var endpoints = await fixture.Client.CreateAsync(new V1Endpoints
+        var endpoints = await fixture.Client.CreateAsync(new Endpoints
         {
             Metadata = new ObjectMeta { Name = "external-service", Namespace = ns },
             Subsets =
@@ -64,7 +63,7 @@ public sealed class MirroringFlowTests(MirroringApiFixture fixture) : IClassFixt
         await fixture.Client.CreateAsync(NewEndpoints(ns, "web", Subset([Port("http", 8080)], ["10.1.0.1"])));
         var first = Assert.Single(await UntilAsync(() => MirroredAsync(fixture.Client, ns), s => s.Count == 1, "the mirrored slice"));
 
-        var endpoints = await fixture.Client.GetAsync<V1Endpoints>(ns, "web");
+        var endpoints = await fixture.Client.GetAsync<Endpoints>(ns, "web");
         endpoints.Subsets = [Subset([Port("http", 8080)], ["10.1.0.1", "2001:db8::1"], ["10.1.0.2"])];
         await fixture.Client.UpdateAsync(endpoints);
 
@@ -111,16 +110,16 @@ public sealed class MirroringFlowTests(MirroringApiFixture fixture) : IClassFixt
 
     public static TheoryData<string, Func<KubeClient, string, Task>> GoneCases => new()
     {
-        { "Endpoints deleted", (client, ns) => client.DeleteAsync<V1Endpoints>(ns, "web") },
+        { "Endpoints deleted", (client, ns) => client.DeleteAsync<Endpoints>(ns, "web") },
         { "Service deleted", (client, ns) => client.DeleteAsync<Service>(ns, "web") },
         { "Service got a selector", (client, ns) => client.PatchAsync<Service>(ns, "web", PatchType.Merge, """{"spec":{"selector":{"app":"web"}}}""") },
         {
             "Endpoints labelled skip-mirror=true",
-            (client, ns) => client.PatchAsync<V1Endpoints>(ns, "web", PatchType.Merge, """{"metadata":{"labels":{"endpointslice.kubernetes.io/skip-mirror":"true"}}}""")
+            (client, ns) => client.PatchAsync<Endpoints>(ns, "web", PatchType.Merge, """{"metadata":{"labels":{"endpointslice.kubernetes.io/skip-mirror":"true"}}}""")
         },
         {
             "Endpoints got a leader election record",
-            (client, ns) => client.PatchAsync<V1Endpoints>(ns, "web", PatchType.Merge, """{"metadata":{"annotations":{"control-plane.alpha.kubernetes.io/leader":"{}"}}}""")
+            (client, ns) => client.PatchAsync<Endpoints>(ns, "web", PatchType.Merge, """{"metadata":{"annotations":{"control-plane.alpha.kubernetes.io/leader":"{}"}}}""")
         },
     };
 
@@ -165,7 +164,7 @@ public sealed class MirroringFlowTests(MirroringApiFixture fixture) : IClassFixt
         }, slice.Metadata!.Labels);
         Assert.Equal(new Dictionary<string, string> { ["note"] = "x" }, slice.Metadata.Annotations);
 
-        await fixture.Client.PatchAsync<V1Endpoints>(ns, "web", PatchType.Merge, """{"metadata":{"labels":{"team":"b"},"annotations":{"note":null}}}""");
+        await fixture.Client.PatchAsync<Endpoints>(ns, "web", PatchType.Merge, """{"metadata":{"labels":{"team":"b"},"annotations":{"note":null}}}""");
 
         var updated = Assert.Single(await UntilAsync(() => MirroredAsync(fixture.Client, ns),
             s => s.Count == 1 && s[0].Metadata!.Labels?.GetValueOrDefault("team") == "b", "the new label on the slice"));
@@ -186,7 +185,7 @@ public sealed class MirroringFlowTests(MirroringApiFixture fixture) : IClassFixt
 
         await UntilAsync(() => MirroredAsync(fixture.Client, ns), s => s.Count == 1, "the mirrored slice");
         // A second sync of the same Endpoints (an update of it) must not touch them either.
-        await fixture.Client.PatchAsync<V1Endpoints>(ns, "web", PatchType.Merge, """{"metadata":{"labels":{"touch":"1"}}}""");
+        await fixture.Client.PatchAsync<Endpoints>(ns, "web", PatchType.Merge, """{"metadata":{"labels":{"touch":"1"}}}""");
         await UntilAsync(() => MirroredAsync(fixture.Client, ns), s => s.Count == 1 && s[0].Metadata!.Labels!.ContainsKey("touch"), "the label mirrored");
         foreach (var before in new[] { unmanaged, otherManager })
         {
@@ -201,13 +200,13 @@ public sealed class MirroringFlowTests(MirroringApiFixture fixture) : IClassFixt
     {
         var writer = new CountingWriter(new KubeEndpointSliceWriter(fixture.Client));
         await using var harness = await StartAsync(fixture.Client, run: false, writer);
-        await harness.CachedAsync<V1Endpoints>("default", "kubernetes");
+        await harness.CachedAsync<Endpoints>("default", "kubernetes");
         await harness.CachedAsync<Service>("default", "kubernetes");
         var ownSlice = await fixture.Client.GetAsync<EndpointSlice>("default", "kubernetes");
 
         await harness.Controller.SyncAsync("default/kubernetes", CancellationToken.None);
 
-        Assert.Equal("true", harness.Informers.For<V1Endpoints>().Get("default", "kubernetes")!.Metadata!.Labels![MirroringRules.SkipMirrorLabel]);
+        Assert.Equal("true", harness.Informers.For<Endpoints>().Get("default", "kubernetes")!.Metadata!.Labels![MirroringRules.SkipMirrorLabel]);
         Assert.Equal(0, writer.Actions);
         Assert.Empty(await MirroredAsync(fixture.Client, "default"));
         Assert.Equal(ownSlice.Metadata!.ResourceVersion, (await fixture.Client.GetAsync<EndpointSlice>("default", "kubernetes")).Metadata!.ResourceVersion);

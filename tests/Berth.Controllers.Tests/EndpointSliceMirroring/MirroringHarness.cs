@@ -1,10 +1,9 @@
 using Berth.Api.Models;
 using Berth.Client;
-using Berth.Controllers.Endpoints;
+using Berth.Controllers.ServiceEndpoints;
 using Berth.Controllers.EndpointSliceMirroring;
 using Berth.Controllers.EndpointSlices;
 using Berth.Controllers.Framework;
-using V1Endpoints = Berth.Api.Models.Endpoints;
 
 namespace Berth.Controllers.Tests.EndpointSliceMirroring;
 
@@ -108,7 +107,7 @@ internal sealed class MirroringHarness : IAsyncDisposable
         },
     };
 
-    public static V1Endpoints NewEndpoints(string ns, string name, params EndpointSubset[] subsets) => new()
+    public static Endpoints NewEndpoints(string ns, string name, params EndpointSubset[] subsets) => new()
     {
         Metadata = new ObjectMeta { Name = name, Namespace = ns },
         Subsets = [.. subsets],
@@ -132,7 +131,7 @@ internal sealed class MirroringHarness : IAsyncDisposable
     /// the trigger-time and last-applied annotations but with every other one; and per canonical subset, the
     /// endpoints of the slices with its ports are its addresses (up to the maximum), with readiness, hostname, node.
     /// </summary>
-    public static void ExpectEndpointSlices(int count, int maxEndpointsPerSubset, V1Endpoints endpoints, IReadOnlyList<EndpointSlice> slices)
+    public static void ExpectEndpointSlices(int count, int maxEndpointsPerSubset, Endpoints endpoints, IReadOnlyList<EndpointSlice> slices)
     {
         Assert.Equal(count, slices.Count);
         if (count == 0)

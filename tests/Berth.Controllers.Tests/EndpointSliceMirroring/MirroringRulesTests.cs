@@ -1,7 +1,6 @@
 using Berth.Api.Models;
 using Berth.Controllers.EndpointSliceMirroring;
 using Berth.Controllers.EndpointSlices;
-using V1Endpoints = Berth.Api.Models.Endpoints;
 
 namespace Berth.Controllers.Tests.EndpointSliceMirroring;
 
@@ -30,7 +29,7 @@ public sealed class MirroringRulesTests
     public void NewEndpointSlice_Table(string name, Dictionary<string, string>? labels, Dictionary<string, string>? annotations,
         Dictionary<string, string> extraLabels, Dictionary<string, string> expectedAnnotations)
     {
-        var endpoints = new V1Endpoints
+        var endpoints = new Endpoints
         {
             Metadata = new ObjectMeta { Name = "foo", Namespace = "test", Uid = "uid-1", Labels = labels, Annotations = annotations },
             Subsets = [new EndpointSubset { Ports = [new EndpointPort { Port = 80 }] }],
@@ -59,7 +58,7 @@ public sealed class MirroringRulesTests
     [Fact]
     public void NewEndpointSlice_ExistingName_NamedNotGenerated()
     {
-        var endpoints = new V1Endpoints { Metadata = new ObjectMeta { Name = "foo", Namespace = "test" } };
+        var endpoints = new Endpoints { Metadata = new ObjectMeta { Name = "foo", Namespace = "test" } };
 
         var slice = MirroringRules.NewEndpointSlice(endpoints, [], "IPv6", "foo-abcde");
 

@@ -4,7 +4,6 @@ using Berth.Client;
 using Berth.Controllers.EndpointSliceMirroring;
 using Berth.Controllers.EndpointSlices;
 using static Berth.Controllers.Tests.EndpointSliceMirroring.MirroringHarness;
-using V1Endpoints = Berth.Api.Models.Endpoints;
 
 namespace Berth.Controllers.Tests.EndpointSliceMirroring;
 
@@ -193,7 +192,7 @@ public sealed class ReconcilerTests(MirroringApiFixture fixture) : IClassFixture
     {
         var ns = await fixture.NamespaceAsync();
         var client = fixture.Client;
-        var endpoints = new V1Endpoints
+        var endpoints = new Endpoints
         {
             Metadata = new ObjectMeta
             {

@@ -2,7 +2,7 @@ using System.Globalization;
 using Berth.Api.Models;
 using Berth.Client;
 using Berth.Api.Serialization;
-using Berth.Controllers.Endpoints;
+using Berth.Controllers.ServiceEndpoints;
 using Berth.Controllers.EndpointSlices;
 using static Berth.Controllers.Tests.EndpointSlices.ControllerHarness;
 

@@ -1,12 +1,11 @@
 using System.Collections.Concurrent;
 using Berth.Api.Models;
 using Berth.Api.Serialization;
-using Berth.Controllers.Endpoints;
+using Berth.Controllers.ServiceEndpoints;
 using Microsoft.Extensions.Time.Testing;
-using static Berth.Controllers.Tests.Endpoints.EndpointsHarness;
-using V1Endpoints = Berth.Api.Models.Endpoints;
+using static Berth.Controllers.Tests.ServiceEndpoints.EndpointsHarness;
 
-namespace Berth.Controllers.Tests.Endpoints;
+namespace Berth.Controllers.Tests.ServiceEndpoints;
 
 // Ported from kubernetes pkg/controller/endpoint/endpoints_controller_test.go: the controller running (handlers,
 // queue, workers) against the real API server; the tests play the kubelet. Batching runs on a fake clock, so "three
@@ -81,7 +80,7 @@ public sealed class EndpointsControllerTests(EndpointsApiFixture fixture) : ICla
         await harness.CreateServiceAsync(NewService(ns, "foo", s_fooBar, Port(80, 8080)));
         var first = await UntilAsync(() => harness.GetEndpointsAsync(ns, "foo"), e => e?.Subsets is { Count: 1 }, "the Endpoints");
 
-        await harness.Client.DeleteAsync<V1Endpoints>(ns, "foo");
+        await harness.Client.DeleteAsync<Endpoints>(ns, "foo");
 
         var again = await UntilAsync(() => harness.GetEndpointsAsync(ns, "foo"), e => e is not null && e.Metadata!.Uid != first!.Metadata!.Uid,
             "the Endpoints to be written again");
@@ -163,7 +162,7 @@ public sealed class EndpointsControllerTests(EndpointsApiFixture fixture) : ICla
             informers.For<Pod>().OnAdd(p => podVersions[p.Metadata!.Name!] = p.Metadata.ResourceVersion);
             informers.For<Pod>().OnUpdate((_, p) => podVersions[p.Metadata!.Name!] = p.Metadata.ResourceVersion);
             informers.For<Pod>().OnDelete(p => podVersions[p.Metadata!.Name!] = "deleted");
-            informers.For<V1Endpoints>().OnUpdate((_, e) =>
+            informers.For<Endpoints>().OnUpdate((_, e) =>
             {
                 if (e.Metadata!.Namespace == ns)
                 {
@@ -230,7 +229,7 @@ public sealed class EndpointsControllerTests(EndpointsApiFixture fixture) : ICla
         }
     }
 
-    private static HashSet<string> Ips(V1Endpoints? endpoints) =>
+    private static HashSet<string> Ips(Endpoints? endpoints) =>
         [.. (endpoints?.Subsets ?? []).SelectMany(s => (s.Addresses ?? []).Concat(s.NotReadyAddresses ?? [])).Select(a => a.Ip!)];
 
     private static async Task<Pod> SetReadyAsync(EndpointsHarness harness, Pod pod, bool ready)

@@ -1,9 +1,8 @@
 using Berth.Api.Models;
 using Berth.Client;
 using Berth.Controllers.Framework;
-using V1Endpoints = Berth.Api.Models.Endpoints;
 
-namespace Berth.Controllers.Endpoints;
+namespace Berth.Controllers.ServiceEndpoints;
 
 /// <summary>
 /// Upstream pkg/controller/endpoint: keeps the legacy v1 Endpoints of every Service with a selector in step with the
@@ -25,7 +24,7 @@ public sealed partial class EndpointsController : IAsyncDisposable
     private readonly KubeClient _client;
     private readonly Informer<Service> _services;
     private readonly Informer<Pod> _pods;
-    private readonly Informer<V1Endpoints> _endpoints;
+    private readonly Informer<Endpoints> _endpoints;
     private readonly EventRecorder _events;
     private readonly TriggerTimeTracker _triggerTimes = new();
     private readonly StaleEndpointsTracker _stale = new();
@@ -58,7 +57,7 @@ public sealed partial class EndpointsController : IAsyncDisposable
         _pods.OnDelete(AddPod);
         SelectorIndexes.AddPodLabels(_pods);
 
-        _endpoints = informers.For<V1Endpoints>();
+        _endpoints = informers.For<Endpoints>();
         // Someone deleted the Endpoints of a Service: write them again.
         _endpoints.OnDelete(endpoints => Queue.Add(ControllerWorkers.Key(endpoints)));
     }
@@ -163,7 +162,7 @@ public sealed partial class EndpointsController : IAsyncDisposable
         private readonly Lock _lock = new();
         private readonly Dictionary<(string?, string?), string?> _staleResourceVersions = [];
 
-        public void Stale(V1Endpoints endpoints)
+        public void Stale(Endpoints endpoints)
         {
             lock (_lock)
             {
@@ -171,7 +170,7 @@ public sealed partial class EndpointsController : IAsyncDisposable
             }
         }
 
-        public bool IsStale(V1Endpoints endpoints)
+        public bool IsStale(Endpoints endpoints)
         {
             lock (_lock)
             {

@@ -1,7 +1,7 @@
 using Berth.Api.Models;
-using Berth.Controllers.Endpoints;
+using Berth.Controllers.ServiceEndpoints;
 
-namespace Berth.Controllers.Tests.Endpoints;
+namespace Berth.Controllers.Tests.ServiceEndpoints;
 
 // Ported from kubernetes pkg/api/v1/endpoints/util_test.go (TestPackSubsets) and
 // pkg/controller/endpoint/endpoints_controller_test.go (TestEndpointSubsetsEqualIgnoreResourceVersion).

@@ -1,10 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
 using Berth.Api.Models;
-using Berth.Controllers.Endpoints;
-using V1Endpoints = Berth.Api.Models.Endpoints;
+using Berth.Controllers.ServiceEndpoints;
 
-namespace Berth.Controllers.Tests.Endpoints;
+namespace Berth.Controllers.Tests.ServiceEndpoints;
 
 // Ported from kubernetes pkg/controller/endpoint/endpoints_controller_test.go: the controller's pure functions
 // (TestPodToEndpointAddressForService, TestTruncateEndpoints, TestEndpointPortFromServicePort).
@@ -86,7 +85,7 @@ public sealed class EndpointsFunctionTests
     [MemberData(nameof(TruncateCases))]
     public void TruncateEndpoints_ReadyFirstInProportion(string description, int[] ready, int[] notReady, int[] expectedReady, int[] expectedNotReady)
     {
-        var endpoints = new V1Endpoints
+        var endpoints = new Endpoints
         {
             Subsets = [.. ready.Select((n, i) => new EndpointSubset
             {

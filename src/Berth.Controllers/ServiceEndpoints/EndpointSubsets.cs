@@ -1,6 +1,6 @@
 using Berth.Api.Models;
 
-namespace Berth.Controllers.Endpoints;
+namespace Berth.Controllers.ServiceEndpoints;
 
 /// <summary>
 /// Upstream pkg/api/v1/endpoints/util.go: the canonical layout of an Endpoints' subsets, so that two computations of

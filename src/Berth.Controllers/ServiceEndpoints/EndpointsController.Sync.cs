@@ -6,9 +6,8 @@ using Berth.Api.Serialization;
 using Berth.Api.Services;
 using Berth.Client;
 using Berth.Controllers.Framework;
-using V1Endpoints = Berth.Api.Models.Endpoints;
 
-namespace Berth.Controllers.Endpoints;
+namespace Berth.Controllers.ServiceEndpoints;
 
 public sealed partial class EndpointsController
 {
@@ -31,7 +30,7 @@ public sealed partial class EndpointsController
             // CheckLeftoverEndpoints at the next start.)
             try
             {
-                await _client.DeleteAsync<V1Endpoints>(ns, name, ct: ct).ConfigureAwait(false);
+                await _client.DeleteAsync<Endpoints>(ns, name, ct: ct).ConfigureAwait(false);
             }
             catch (KubeApiException e) when (e.StatusCode == 404)
             {
@@ -56,7 +55,7 @@ public sealed partial class EndpointsController
         var current = _endpoints.Get(ns, name);
         if (current is null)
         {
-            current = new V1Endpoints { Metadata = new ObjectMeta { Name = name, Namespace = ns, Labels = service.Metadata?.Labels } };
+            current = new Endpoints { Metadata = new ObjectMeta { Name = name, Namespace = ns, Labels = service.Metadata?.Labels } };
         }
         else if (_stale.IsStale(current))
         {
@@ -83,7 +82,7 @@ public sealed partial class EndpointsController
         var metadata = KubeJson.DeepClone(current.Metadata!);
         metadata.Labels = service.Metadata?.Labels is { } serviceLabels ? new(serviceLabels) : [];
         metadata.Annotations ??= [];
-        var desired = new V1Endpoints { ApiVersion = current.ApiVersion, Kind = current.Kind, Metadata = metadata, Subsets = subsets };
+        var desired = new Endpoints { ApiVersion = current.ApiVersion, Kind = current.Kind, Metadata = metadata, Subsets = subsets };
         if (triggerTime is { } time)
         {
             metadata.Annotations[PodEndpointRules.LastChangeTriggerTimeAnnotation] = FormatRfc3339Nano(time);
@@ -118,7 +117,7 @@ public sealed partial class EndpointsController
             metadata.Labels = null;
         }
 
-        V1Endpoints? updated = null;
+        Endpoints? updated = null;
         try
         {
             if (create)
@@ -258,7 +257,7 @@ public sealed partial class EndpointsController
     /// Upstream truncateEndpoints: keeps at most <see cref="MaxCapacity"/> addresses, ready ones first, spread over
     /// the subsets in proportion to their size (rounded up, so the last ones may get fewer). True if it truncated.
     /// </summary>
-    internal static bool TruncateEndpoints(V1Endpoints endpoints)
+    internal static bool TruncateEndpoints(Endpoints endpoints)
     {
         var subsets = endpoints.Subsets ?? [];
         var totalReady = subsets.Sum(s => s.Addresses?.Count ?? 0);

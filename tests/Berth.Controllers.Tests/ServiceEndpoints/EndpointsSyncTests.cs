@@ -2,11 +2,10 @@ using System.Globalization;
 using Berth.Api.Models;
 using Berth.Api.Services;
 using Berth.Client;
-using Berth.Controllers.Endpoints;
-using static Berth.Controllers.Tests.Endpoints.EndpointsHarness;
-using V1Endpoints = Berth.Api.Models.Endpoints;
+using Berth.Controllers.ServiceEndpoints;
+using static Berth.Controllers.Tests.ServiceEndpoints.EndpointsHarness;
 
-namespace Berth.Controllers.Tests.Endpoints;
+namespace Berth.Controllers.Tests.ServiceEndpoints;
 
 // Ported from kubernetes pkg/controller/endpoint/endpoints_controller_test.go: one syncService at a time (no workers)
 // against the real API server. Upstream's fake Services have no clusterIP, so its expected Endpoints all carry the
@@ -514,13 +513,13 @@ public sealed class EndpointsSyncTests(EndpointsApiFixture fixture) : IClassFixt
             (warning.Type, warning.Source!.Component, warning.InvolvedObject!.Kind, warning.InvolvedObject.Name, warning.Message));
     }
 
-    private static async Task AssertNotWrittenAsync(EndpointsHarness harness, V1Endpoints existing)
+    private static async Task AssertNotWrittenAsync(EndpointsHarness harness, Endpoints existing)
     {
         var now = await harness.GetEndpointsAsync(existing.Metadata!.Namespace!, existing.Metadata.Name!);
         Assert.Equal(existing.Metadata.ResourceVersion, now?.Metadata?.ResourceVersion);
     }
 
-    private static async Task<V1Endpoints> AssertUpdatedAsync(EndpointsHarness harness, V1Endpoints existing)
+    private static async Task<Endpoints> AssertUpdatedAsync(EndpointsHarness harness, Endpoints existing)
     {
         var now = await harness.GetEndpointsAsync(existing.Metadata!.Namespace!, existing.Metadata.Name!);
         Assert.NotNull(now);

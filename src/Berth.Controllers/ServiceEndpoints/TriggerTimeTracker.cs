@@ -1,6 +1,6 @@
 using Berth.Api.Models;
 
-namespace Berth.Controllers.Endpoints;
+namespace Berth.Controllers.ServiceEndpoints;
 
 /// <summary>
 /// Upstream k8s.io/endpointslice/util/trigger_time_tracker.go: computes the

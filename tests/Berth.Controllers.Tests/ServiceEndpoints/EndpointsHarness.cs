@@ -1,10 +1,9 @@
 using Berth.Api.Models;
 using Berth.Client;
-using Berth.Controllers.Endpoints;
+using Berth.Controllers.ServiceEndpoints;
 using Berth.Controllers.Framework;
-using V1Endpoints = Berth.Api.Models.Endpoints;
 
-namespace Berth.Controllers.Tests.Endpoints;
+namespace Berth.Controllers.Tests.ServiceEndpoints;
 
 public sealed class EndpointsApiFixture() : ApiServerFixture("ep-");
 
@@ -38,7 +37,7 @@ internal sealed class EndpointsHarness : IAsyncDisposable
 
     public Informer<Service> Services => Informers.For<Service>();
 
-    public Informer<V1Endpoints> EndpointsCache => Informers.For<V1Endpoints>();
+    public Informer<Endpoints> EndpointsCache => Informers.For<Endpoints>();
 
     /// <param name="run">Run the workers; false leaves syncing to the test (SyncAsync) and the queue to inspect.</param>
     /// <param name="configure">Registers the test's own handlers; they run after the controller's for each event.</param>
@@ -107,14 +106,14 @@ internal sealed class EndpointsHarness : IAsyncDisposable
         return created;
     }
 
-    public async Task<V1Endpoints> CreateEndpointsAsync(V1Endpoints endpoints)
+    public async Task<Endpoints> CreateEndpointsAsync(Endpoints endpoints)
     {
         var created = await Client.CreateAsync(endpoints);
         await CachedAsync(EndpointsCache, created);
         return created;
     }
 
-    public Task<V1Endpoints?> GetEndpointsAsync(string ns, string name) => Client.TryGetAsync<V1Endpoints>(ns, name);
+    public Task<Endpoints?> GetEndpointsAsync(string ns, string name) => Client.TryGetAsync<Endpoints>(ns, name);
 
     /// <summary>
     /// Upstream testPod: "pod{id}" labelled foo=bar, with container ports port{j} = 8080+j, bound to
@@ -189,7 +188,7 @@ internal sealed class EndpointsHarness : IAsyncDisposable
     public static ServicePort Port(int port, int targetPort, string protocol = "TCP", string? name = null) =>
         new() { Name = name, Port = port, TargetPort = targetPort, Protocol = protocol };
 
-    public static V1Endpoints NewEndpoints(string ns, string name, params EndpointSubset[] subsets) => new()
+    public static Endpoints NewEndpoints(string ns, string name, params EndpointSubset[] subsets) => new()
     {
         Metadata = new ObjectMeta { Name = name, Namespace = ns },
         Subsets = [.. subsets],

@@ -1,6 +1,6 @@
 using Berth.Api.Models;
 
-namespace Berth.Controllers.Endpoints;
+namespace Berth.Controllers.ServiceEndpoints;
 
 /// <summary>
 /// Upstream podutil / endpointutil rules (k8s.io/endpointslice/util/controller_utils.go, utils.go FindPort) shared by

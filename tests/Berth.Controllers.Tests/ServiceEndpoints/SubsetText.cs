@@ -1,6 +1,6 @@
 using Berth.Api.Models;
 
-namespace Berth.Controllers.Tests.Endpoints;
+namespace Berth.Controllers.Tests.ServiceEndpoints;
 
 /// <summary>Subsets as one line of text, so an assertion shows the whole difference.</summary>
 internal static class SubsetText

@@ -1,10 +1,9 @@
 using Berth.Api.Models;
 using Berth.Client;
-using Berth.Controllers.Endpoints;
-using static Berth.Controllers.Tests.Endpoints.EndpointsHarness;
-using V1Endpoints = Berth.Api.Models.Endpoints;
+using Berth.Controllers.ServiceEndpoints;
+using static Berth.Controllers.Tests.ServiceEndpoints.EndpointsHarness;
 
-namespace Berth.Controllers.Tests.Endpoints;
+namespace Berth.Controllers.Tests.ServiceEndpoints;
 
 /// <summary>
 /// One namespace of 1001 ready and 10 not ready pods, created once for every case: each case's Service selects its
@@ -101,7 +100,7 @@ public sealed class EndpointsOverCapacityTests(OverCapacityFixture fixture) : IC
 
         await harness.SyncAsync(ns, serviceName);
 
-        var actual = await harness.Client.GetAsync<V1Endpoints>(ns, serviceName);
+        var actual = await harness.Client.GetAsync<Endpoints>(ns, serviceName);
         var annotation = actual.Metadata!.Annotations?.GetValueOrDefault(EndpointsController.OverCapacityAnnotation);
         Assert.True((expectedAnnotation ? "truncated" : null) == annotation, $"{name}: annotation {annotation ?? "(none)"}");
         var subsets = actual.Subsets ?? [];
