@@ -67,11 +67,13 @@ public sealed class ApiException : Exception
     /// <summary>422 as upstream's NewInvalid: the message lists every cause, kubectl prints the causes.</summary>
     public static ApiException Invalid(string kind, string name, string? group, IReadOnlyList<StatusCause> causes)
     {
+        // The message names the GroupKind as upstream prints it: "EndpointSlice.discovery.k8s.io", "Service".
+        var qualified = group is { Length: > 0 } ? kind + "." + group : kind;
         var text = causes.Count switch
         {
-            0 => $"{kind} \"{name}\" is invalid",
-            1 => $"{kind} \"{name}\" is invalid: {causes[0].Field}: {causes[0].Message}",
-            _ => $"{kind} \"{name}\" is invalid: [{string.Join(", ", causes.Select(c => $"{c.Field}: {c.Message}"))}]",
+            0 => $"{qualified} \"{name}\" is invalid",
+            1 => $"{qualified} \"{name}\" is invalid: {causes[0].Field}: {causes[0].Message}",
+            _ => $"{qualified} \"{name}\" is invalid: [{string.Join(", ", causes.Select(c => $"{c.Field}: {c.Message}"))}]",
         };
         return new ApiException(422, "Invalid", text, kind, name, group, causes);
     }

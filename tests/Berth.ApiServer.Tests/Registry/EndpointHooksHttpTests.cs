@@ -33,6 +33,8 @@ public sealed class EndpointHooksHttpTests : IAsyncLifetime
         AssertInvalid(status, body, "EndpointSlice", "discovery.k8s.io",
             ("endpoints[0].addresses[0]", "FieldValueInvalid", "Invalid value: \"10.0.0.300\": must be a valid IPv4 address"),
             ("ports[0].protocol", "FieldValueNotSupported", "Unsupported value: \"QUIC\": supported values: \"SCTP\", \"TCP\", \"UDP\""));
+        // The message names the group as upstream's GroupKind does.
+        Assert.StartsWith("EndpointSlice.discovery.k8s.io \"bad\" is invalid: [endpoints[0].addresses[0]: ", body["message"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(HttpMethod.Get, Slices + "/bad")).Status);
     }
 
