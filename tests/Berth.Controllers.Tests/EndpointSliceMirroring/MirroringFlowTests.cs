@@ -3,6 +3,7 @@ using Berth.Client;
 using Berth.Controllers.EndpointSliceMirroring;
 using Berth.Controllers.EndpointSlices;
 using static Berth.Controllers.Tests.EndpointSliceMirroring.MirroringHarness;
+using static Berth.Controllers.Tests.Eventually;
 
 namespace Berth.Controllers.Tests.EndpointSliceMirroring;
 

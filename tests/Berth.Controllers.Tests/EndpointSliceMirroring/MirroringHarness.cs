@@ -4,6 +4,7 @@ using Berth.Controllers.ServiceEndpoints;
 using Berth.Controllers.EndpointSliceMirroring;
 using Berth.Controllers.EndpointSlices;
 using Berth.Controllers.Framework;
+using static Berth.Controllers.Tests.Eventually;
 
 namespace Berth.Controllers.Tests.EndpointSliceMirroring;
 
@@ -12,8 +13,6 @@ public sealed class MirroringApiFixture() : ApiServerFixture("mirror-");
 /// <summary>A mirroring controller over its own shared informers, optionally running its workers.</summary>
 internal sealed class MirroringHarness : IAsyncDisposable
 {
-    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
-
     private readonly CancellationTokenSource _stop = new();
     private Task _running = Task.CompletedTask;
 
@@ -37,38 +36,12 @@ internal sealed class MirroringHarness : IAsyncDisposable
         var informers = new SharedInformers(client);
         var controller = new EndpointSliceMirroringController(informers, TimeSpan.Zero, TimeProvider.System, _ => { }, writer);
         var harness = new MirroringHarness(client, informers, controller);
-        await informers.StartAsync(CancellationToken.None);
-        await informers.WaitForSyncAsync(new CancellationTokenSource(Wait).Token);
+        await Eventually.SyncedAsync(informers);
         if (run)
         {
             harness._running = controller.RunAsync(2, harness._stop.Token);
         }
         return harness;
-    }
-
-    public static async Task UntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(50);
-        }
-    }
-
-    public static async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (true)
-        {
-            var value = await read();
-            if (condition(value))
-            {
-                return value;
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(50);
-        }
     }
 
     /// <summary>Waits until the informers hold the object (a sync reads only the cache).</summary>

@@ -1,6 +1,7 @@
 using Berth.Api.Models;
 using Microsoft.Extensions.Time.Testing;
 using static Berth.Controllers.Tests.EndpointSlices.ControllerHarness;
+using static Berth.Controllers.Tests.Eventually;
 
 namespace Berth.Controllers.Tests.EndpointSlices;
 

@@ -4,6 +4,7 @@ using Berth.Client;
 using Berth.Controllers.EndpointSlices;
 using Berth.Controllers.Framework;
 using Collector = Berth.Controllers.GarbageCollector.GarbageCollector;
+using static Berth.Controllers.Tests.Eventually;
 
 namespace Berth.Controllers.Tests.EndpointSlices;
 
@@ -16,8 +17,6 @@ public sealed class SliceControllerApiFixture() : ApiServerFixture("eps-ctl-");
 /// </summary>
 internal sealed class ControllerHarness : IAsyncDisposable
 {
-    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
-
     private readonly CancellationTokenSource _stop = new();
     // What the informers have handed to their handlers, by kind/namespace/name: the resourceVersion, or null once
     // deleted. The probe's handlers are registered after the controller's and run after them on the same dispatch
@@ -58,8 +57,7 @@ internal sealed class ControllerHarness : IAsyncDisposable
         harness.Probe(informers.For<Service>());
         harness.Probe(informers.For<EndpointSlice>());
         harness.Probe(informers.For<Node>());
-        await informers.StartAsync(CancellationToken.None);
-        await informers.WaitForSyncAsync(new CancellationTokenSource(Wait).Token);
+        await Eventually.SyncedAsync(informers);
         if (run)
         {
             harness._running.Add(harness.Controller.RunAsync(2, harness._stop.Token));
@@ -94,31 +92,6 @@ internal sealed class ControllerHarness : IAsyncDisposable
         UntilAsync(() => _seen.TryGetValue(ProbeKey(obj), out var rv) && rv is null, $"the informers to see {ProbeKey(obj)} deleted");
 
     public Task SyncAsync(string ns, string service) => Controller.SyncServiceAsync(ns + "/" + service, CancellationToken.None);
-
-    public static async Task UntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(20);
-        }
-    }
-
-    public static async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (true)
-        {
-            var value = await read();
-            if (condition(value))
-            {
-                return value;
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(20);
-        }
-    }
 
     /// <summary>The Service's EndpointSlices in the API (by the kubernetes.io/service-name label), by name.</summary>
     public async Task<List<EndpointSlice>> SlicesAsync(string ns, string service) =>

@@ -2,6 +2,7 @@ using Berth.Api.Models;
 using Berth.Client;
 using Berth.Controllers.EndpointSlices;
 using static Berth.Controllers.Tests.EndpointSlices.ControllerHarness;
+using static Berth.Controllers.Tests.Eventually;
 
 namespace Berth.Controllers.Tests.EndpointSlices;
 

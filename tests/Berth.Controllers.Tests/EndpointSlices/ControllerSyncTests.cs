@@ -5,6 +5,7 @@ using Berth.Api.Serialization;
 using Berth.Controllers.ServiceEndpoints;
 using Berth.Controllers.EndpointSlices;
 using static Berth.Controllers.Tests.EndpointSlices.ControllerHarness;
+using static Berth.Controllers.Tests.Eventually;
 
 namespace Berth.Controllers.Tests.EndpointSlices;
 

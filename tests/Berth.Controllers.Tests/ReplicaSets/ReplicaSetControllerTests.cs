@@ -3,6 +3,7 @@ using Berth.Client;
 using Berth.Controllers.Framework;
 using Microsoft.Extensions.Time.Testing;
 using static Berth.Controllers.Tests.ReplicaSets.ReplicaSetHarness;
+using static Berth.Controllers.Tests.Eventually;
 
 namespace Berth.Controllers.Tests.ReplicaSets;
 

@@ -10,8 +10,6 @@ public sealed class ReplicaSetApiFixture() : ApiServerFixture("rs-");
 /// <summary>A ReplicaSet controller over its own shared informers, optionally running its workers.</summary>
 internal sealed class ReplicaSetHarness : IAsyncDisposable
 {
-    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
-
     private readonly CancellationTokenSource _stop = new();
     private Task _running = Task.CompletedTask;
 
@@ -39,38 +37,12 @@ internal sealed class ReplicaSetHarness : IAsyncDisposable
         var informers = new SharedInformers(client);
         var controller = new ReplicaSetController(informers, time ?? TimeProvider.System, _ => { }, podControl, burstReplicas);
         var harness = new ReplicaSetHarness(client, informers, controller);
-        await informers.StartAsync(CancellationToken.None);
-        await informers.WaitForSyncAsync(new CancellationTokenSource(Wait).Token);
+        await Eventually.SyncedAsync(informers);
         if (run)
         {
             harness._running = controller.RunAsync(2, harness._stop.Token);
         }
         return harness;
-    }
-
-    public static async Task UntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(50);
-        }
-    }
-
-    public static async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (true)
-        {
-            var value = await read();
-            if (condition(value))
-            {
-                return value;
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(50);
-        }
     }
 
     /// <summary>The pods of the namespace that are not being deleted, from the API.</summary>

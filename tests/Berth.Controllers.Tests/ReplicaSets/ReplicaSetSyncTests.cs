@@ -2,6 +2,7 @@ using Berth.Api.Models;
 using Berth.Controllers.Framework;
 using Berth.Controllers.ReplicaSets;
 using static Berth.Controllers.Tests.ReplicaSets.ReplicaSetHarness;
+using static Berth.Controllers.Tests.Eventually;
 
 namespace Berth.Controllers.Tests.ReplicaSets;
 

@@ -2,6 +2,7 @@ using Berth.Api.Models;
 using Berth.Client;
 using Berth.Controllers.Framework;
 using Berth.Controllers.ServiceDiagnosis;
+using static Berth.Controllers.Tests.Eventually;
 
 namespace Berth.Controllers.Tests.ServiceDiagnosis;
 
@@ -10,8 +11,6 @@ public sealed class DiagnosisApiFixture() : ApiServerFixture("diag-");
 /// <summary>A diagnosis controller over its own shared informers, its workers running; the test plays kubelet and scheduler.</summary>
 internal sealed class DiagnosisHarness : IAsyncDisposable
 {
-    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
-
     private readonly CancellationTokenSource _stop = new();
     private Task _running = Task.CompletedTask;
     private int _verdicts;
@@ -38,35 +37,9 @@ internal sealed class DiagnosisHarness : IAsyncDisposable
         var informers = new SharedInformers(client);
         var controller = new ServiceDiagnosisController(informers, time ?? TimeProvider.System, _ => { });
         var harness = new DiagnosisHarness(client, informers, controller);
-        await informers.StartAsync(CancellationToken.None);
-        await informers.WaitForSyncAsync(new CancellationTokenSource(Wait).Token);
+        await Eventually.SyncedAsync(informers);
         harness._running = controller.RunAsync(2, harness._stop.Token);
         return harness;
-    }
-
-    public static async Task UntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(20);
-        }
-    }
-
-    public static async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (true)
-        {
-            var value = await read();
-            if (condition(value))
-            {
-                return value;
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(50);
-        }
     }
 
     /// <summary>The Service's EndpointsReady condition as the API has it, once <paramref name="condition"/> holds.</summary>
@@ -85,10 +58,8 @@ internal sealed class DiagnosisHarness : IAsyncDisposable
         return [.. (await Client.ListAsync<Event>(ns)).Items.Where(e => e.Reason == reason && e.Source?.Component == ServiceDiagnosisController.ComponentName)];
     }
 
-    /// <summary>Waits until the informer's copy of the pod is at least as new as <paramref name="written"/>.</summary>
-    public Task SeenAsync(Pod written) =>
-        UntilAsync(() => Informers.For<Pod>().Get(written.Metadata!.Namespace, written.Metadata.Name!)?.Metadata?.ResourceVersion == written.Metadata.ResourceVersion,
-            $"the informer to see pod {written.Metadata!.Name} at {written.Metadata.ResourceVersion}");
+    /// <summary>Waits until the informer's copy of the pod is as new as <paramref name="written"/>.</summary>
+    public Task SeenAsync(Pod written) => Eventually.CachedAsync(Informers.For<Pod>(), written);
 
     public async ValueTask DisposeAsync()
     {

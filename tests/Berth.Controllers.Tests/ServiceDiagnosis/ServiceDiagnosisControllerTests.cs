@@ -3,6 +3,7 @@ using Berth.Client;
 using Berth.Controllers.ServiceDiagnosis;
 using Microsoft.Extensions.Time.Testing;
 using static Berth.Controllers.Tests.ServiceDiagnosis.DiagnosisHarness;
+using static Berth.Controllers.Tests.Eventually;
 
 namespace Berth.Controllers.Tests.ServiceDiagnosis;
 

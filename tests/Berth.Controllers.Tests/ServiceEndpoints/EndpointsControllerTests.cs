@@ -4,6 +4,7 @@ using Berth.Api.Serialization;
 using Berth.Controllers.ServiceEndpoints;
 using Microsoft.Extensions.Time.Testing;
 using static Berth.Controllers.Tests.ServiceEndpoints.EndpointsHarness;
+using static Berth.Controllers.Tests.Eventually;
 
 namespace Berth.Controllers.Tests.ServiceEndpoints;
 

@@ -2,6 +2,7 @@ using Berth.Api.Models;
 using Berth.Client;
 using Berth.Controllers.ServiceEndpoints;
 using Berth.Controllers.Framework;
+using static Berth.Controllers.Tests.Eventually;
 
 namespace Berth.Controllers.Tests.ServiceEndpoints;
 
@@ -14,8 +15,6 @@ public sealed class EndpointsApiFixture() : ApiServerFixture("ep-");
 internal sealed class EndpointsHarness : IAsyncDisposable
 {
     public const string NodeName = "node-a";
-
-    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
 
     private readonly CancellationTokenSource _stop = new();
     private Task _running = Task.CompletedTask;
@@ -62,42 +61,10 @@ internal sealed class EndpointsHarness : IAsyncDisposable
 
     public async Task StartInformersAsync()
     {
-        await Informers.StartAsync(CancellationToken.None);
-        await Informers.WaitForSyncAsync(new CancellationTokenSource(Wait).Token);
+        await Eventually.SyncedAsync(Informers);
     }
 
     public Task SyncAsync(string ns, string name) => Controller.SyncAsync($"{ns}/{name}", CancellationToken.None);
-
-    public static async Task UntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(20);
-        }
-    }
-
-    public static async Task<T> UntilAsync<T>(Func<Task<T>> read, Func<T, bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + Wait;
-        while (true)
-        {
-            var value = await read();
-            if (condition(value))
-            {
-                return value;
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
-            await Task.Delay(20);
-        }
-    }
-
-    /// <summary>Waits until the controller's cache holds this version of <paramref name="obj"/>.</summary>
-    public static Task CachedAsync<T>(Informer<T> informer, T obj)
-        where T : class, IKubernetesObject =>
-        UntilAsync(() => informer.Get(obj.Metadata!.Namespace, obj.Metadata.Name!)?.Metadata?.ResourceVersion == obj.Metadata.ResourceVersion,
-            $"the cache to show {typeof(T).Name} {obj.Metadata!.Name} at {obj.Metadata.ResourceVersion}");
 
     public async Task<Service> CreateServiceAsync(Service service)
     {

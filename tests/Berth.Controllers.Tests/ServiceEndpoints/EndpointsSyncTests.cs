@@ -4,6 +4,7 @@ using Berth.Api.Services;
 using Berth.Client;
 using Berth.Controllers.ServiceEndpoints;
 using static Berth.Controllers.Tests.ServiceEndpoints.EndpointsHarness;
+using static Berth.Controllers.Tests.Eventually;
 
 namespace Berth.Controllers.Tests.ServiceEndpoints;
 
