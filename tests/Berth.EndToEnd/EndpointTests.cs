@@ -208,10 +208,6 @@ public sealed class EndpointTests : IClassFixture<NodeAgentFixture>, IDisposable
         var mirrored = await WaitForMirroredSliceAsync(ns, [("1.1.1.1", true), ("2.2.2.2", true)], "1.1.1.1 and 2.2.2.2 mirrored");
         var endpoints = await GetAsync(_kubectl, $"endpoints external-service -n {ns}");
         AssertMirroredSlice(mirrored, endpoints);
-        // The user's Endpoints are the source, not a target: no controller rewrote them.
-        Assert.Equal(
-            """[{"addresses":[{"ip":"1.1.1.1"},{"ip":"2.2.2.2"}],"ports":[{"name":"http","port":88,"protocol":"TCP"}]}]""",
-            endpoints["subsets"]!.ToJsonString());
         // A Service without a selector gets no slices of the EndpointSlice controller's, not even a placeholder.
         Assert.Equal([Name(mirrored)], (await SlicesAsync(_kubectl, ns, "external-service")).Select(Name));
 
@@ -232,7 +228,7 @@ public sealed class EndpointTests : IClassFixture<NodeAgentFixture>, IDisposable
               name: external-service-manual
               labels:
                 kubernetes.io/service-name: external-service
-                endpointslice.kubernetes.io/managed-by: example.com/manual
+                endpointslice.kubernetes.io/managed-by: manual.example.com
             addressType: IPv4
             endpoints:
             - addresses: [5.5.5.5]
@@ -259,15 +255,21 @@ public sealed class EndpointTests : IClassFixture<NodeAgentFixture>, IDisposable
         Assert.Equal("external-service-manual", Name(kept));
         Assert.Equal(Str(manual["metadata"]!["resourceVersion"]), Str(kept["metadata"]!["resourceVersion"]));
         await _kubectl.OkAsync($"get svc external-service -n {ns}");
+
+        // The user's Endpoints were the source, not a target: as mirrored, they were as applied (with upstream's
+        // stored default protocol), no controller had rewritten them.
+        Assert.Equal(
+            """[{"addresses":[{"ip":"1.1.1.1"},{"ip":"2.2.2.2"}],"ports":[{"name":"http","port":88,"protocol":"TCP"}]}]""",
+            endpoints["subsets"]!.ToJsonString());
     }
 
     /// <summary>
-    /// The common hand-written Endpoints: one port, no name, no protocol. Upstream stores v1 defaults (protocol TCP;
-    /// a slice port's name "" and protocol TCP), and kubectl relies on them: describe dereferences every slice
-    /// port's name.
+    /// The common hand-written Endpoints and EndpointSlices: one port, no name, no protocol. Upstream stores the v1
+    /// defaults (an Endpoints port's protocol TCP; a slice port's name "" and protocol TCP), and kubectl relies on
+    /// them: describe dereferences every slice port's name.
     /// </summary>
     [Fact]
-    public async Task SelectorlessService_UnnamedEndpointsPort_MirroredWithUpstreamDefaultsAndDescribable()
+    public async Task SelectorlessService_UnnamedPorts_StoredWithUpstreamDefaultsAndDescribable()
     {
         var ns = await NamespaceAsync();
         await ApplyAsync(ns, """
@@ -286,11 +288,29 @@ public sealed class EndpointTests : IClassFixture<NodeAgentFixture>, IDisposable
               ports: [{port: 88}]
             """);
         var mirrored = Assert.Single(await WaitForSlicesAsync(ns, "plain", s => s.Count == 1 && Endpoints(s[0]).Count == 1, "the mirrored slice"));
-        Assert.Equal("""[{"port":88,"protocol":"TCP"}]""", (await GetAsync(_kubectl, $"endpoints plain -n {ns}"))["subsets"]![0]!["ports"]!.ToJsonString());
         Assert.Equal([("", 88, "TCP")], Ports(mirrored));
+        Assert.Equal("1.1.1.1:88", await DescribedEndpointsAsync(_kubectl, ns, "plain"));
+
+        await ApplyAsync(ns, """
+            apiVersion: discovery.k8s.io/v1
+            kind: EndpointSlice
+            metadata:
+              name: plain-manual
+              labels:
+                kubernetes.io/service-name: plain
+                endpointslice.kubernetes.io/managed-by: manual.example.com
+            addressType: IPv4
+            endpoints:
+            - addresses: [1.1.1.2]
+            ports:
+            - port: 88
+            """);
+        Assert.Equal([("", 88, "TCP")], Ports(await GetAsync(_kubectl, $"endpointslice plain-manual -n {ns}")));
         var described = await _kubectl.RunAsync($"describe svc plain -n {ns}");
         Assert.True(described.ExitCode == 0, $"kubectl describe svc plain: {described}");
-        Assert.Equal("1.1.1.1:88", await DescribedEndpointsAsync(_kubectl, ns, "plain"));
+        Assert.Equal(new HashSet<string> { "1.1.1.1:88", "1.1.1.2:88" }, CommaSet(await DescribedEndpointsAsync(_kubectl, ns, "plain")));
+
+        Assert.Equal("""[{"port":88,"protocol":"TCP"}]""", (await GetAsync(_kubectl, $"endpoints plain -n {ns}"))["subsets"]![0]!["ports"]!.ToJsonString());
     }
 
     [Fact]
@@ -512,12 +532,14 @@ public sealed class EndpointTests : IClassFixture<NodeAgentFixture>, IDisposable
         }, () => $"{type} event {reason} from service-diagnosis ({message ?? "any message"}) about Service {service}; have:\n{string.Join('\n', events)}", Deadline);
     }
 
-    /// <summary>What a test failure shows: the namespace's workloads, slices and Endpoints, and the server's log tail.</summary>
+    /// <summary>What a test failure shows: the namespace's workloads, slices, Endpoints and events, and the server's log tail.</summary>
     private string Context(string ns, string service)
     {
         var slices = _kubectl.RunAsync($"get endpointslices -n {ns} -o wide").GetAwaiter().GetResult();
         var endpoints = _kubectl.RunAsync($"get endpoints {service} -n {ns} -o json").GetAwaiter().GetResult();
-        return $"pods:\n{Summary(_kubectl, ns).GetAwaiter().GetResult()}\nslices:\n{slices.Stdout}{slices.Stderr}\nendpoints:\n{endpoints.Stdout}{endpoints.Stderr}\nserver log tail:\n{Tail(_cluster.Server.Output, 40)}";
+        var events = _kubectl.RunAsync($"get events -n {ns}").GetAwaiter().GetResult();
+        return $"pods:\n{Summary(_kubectl, ns).GetAwaiter().GetResult()}\nslices:\n{slices.Stdout}{slices.Stderr}\nendpoints:\n{endpoints.Stdout}{endpoints.Stderr}\n"
+            + $"events:\n{events.Stdout}{events.Stderr}\nserver log tail:\n{Tail(_cluster.Server.Output, 40)}";
     }
 
     private static bool IsOnly(JsonNode slice, string ip, bool ready) =>
