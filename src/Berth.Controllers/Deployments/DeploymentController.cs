@@ -197,7 +197,7 @@ public sealed class DeploymentController : IAsyncDisposable
             }
             return;
         }
-        if (refChanged || !LabelsEqual(old.Metadata?.Labels, current.Metadata?.Labels))
+        if (refChanged || !StringMaps.SemanticEqual(old.Metadata?.Labels, current.Metadata?.Labels))
         {
             foreach (var d in GetDeploymentsForReplicaSet(current))
             {
@@ -267,9 +267,6 @@ public sealed class DeploymentController : IAsyncDisposable
         }
         return deployments;
     }
-
-    private static bool LabelsEqual(Dictionary<string, string>? a, Dictionary<string, string>? b) =>
-        (a?.Count ?? 0) == (b?.Count ?? 0) && (a is null || a.All(e => b!.TryGetValue(e.Key, out var v) && v == e.Value));
 
     private static bool OwnerRefEqual(OwnerReference? a, OwnerReference? b) =>
         a is null || b is null

@@ -1,6 +1,7 @@
 using Berth.Api.Models;
 using Berth.Controllers.ServiceEndpoints;
 using Berth.Controllers.EndpointSlices;
+using Berth.Controllers.Framework;
 
 namespace Berth.Controllers.EndpointSliceMirroring;
 
@@ -120,8 +121,8 @@ internal sealed class MirroringPlan
             var compareLabels = MirroringRules.CloneAndRemoveKeys(first.Metadata?.Labels,
                 EndpointSliceRules.ManagedByLabel, EndpointSliceRules.ServiceNameLabel);
             if (!EndpointsChanged(first, desiredSet)
-                && MirroringRules.MapsEqual(endpoints.Metadata?.Labels, compareLabels)
-                && MirroringRules.MapsEqual(compareAnnotations, first.Metadata?.Annotations)
+                && StringMaps.SemanticEqual(endpoints.Metadata?.Labels, compareLabels)
+                && StringMaps.SemanticEqual(compareAnnotations, first.Metadata?.Annotations)
                 && !NeedRebuild(endpoints, first))
             {
                 return;

@@ -186,8 +186,4 @@ internal static class MirroringRules
         }
         return clone;
     }
-
-    /// <summary>apiequality.Semantic.DeepEqual for string maps: a missing map equals an empty one.</summary>
-    public static bool MapsEqual(Dictionary<string, string>? a, Dictionary<string, string>? b) =>
-        (a?.Count ?? 0) == (b?.Count ?? 0) && (a is null || a.All(e => b!.TryGetValue(e.Key, out var v) && v == e.Value));
 }

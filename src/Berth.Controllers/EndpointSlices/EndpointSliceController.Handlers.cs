@@ -73,35 +73,9 @@ public sealed partial class EndpointSliceController
         }
     }
 
-    // Upstream GetServicesToUpdateOnPodChange: nothing when neither the pod's endpoints nor its labels (or hostname)
-    // changed; after a label change, the Services it joined or left, and when its endpoints changed too, all of them.
     private void UpdatePod(Pod old, Pod current)
     {
-        if (old.Metadata?.ResourceVersion == current.Metadata?.ResourceVersion)
-        {
-            // A resync: the Service informer's resync covers every Service already.
-            return;
-        }
-        var (endpointsChanged, labelsChanged) = PodEndpointRules.PodChanged(old, current);
-        if (!endpointsChanged && !labelsChanged)
-        {
-            return;
-        }
-        var keys = SelectorIndexes.ServicesSelecting(_services, current).Select(ControllerWorkers.Key).ToHashSet(StringComparer.Ordinal);
-        if (labelsChanged)
-        {
-            var oldKeys = SelectorIndexes.ServicesSelecting(_services, old).Select(ControllerWorkers.Key);
-            if (endpointsChanged)
-            {
-                keys.UnionWith(oldKeys);
-            }
-            else
-            {
-                // Services that select the pod both before and after see no change in their endpoints.
-                keys.SymmetricExceptWith(oldKeys);
-            }
-        }
-        foreach (var key in keys)
+        foreach (var key in PodEndpointRules.ServicesToUpdateOnPodChange(_services, old, current))
         {
             Queue.AddAfter(key, _batchPeriod);
         }

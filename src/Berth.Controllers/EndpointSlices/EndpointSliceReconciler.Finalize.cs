@@ -1,4 +1,3 @@
-using System.Globalization;
 using Berth.Api.Models;
 using Berth.Api.Serialization;
 using Berth.Client;
@@ -43,7 +42,7 @@ public sealed partial class EndpointSliceReconciler
         {
             foreach (var slice in slicesToCreate)
             {
-                AddTriggerTimeAnnotation(slice, triggerTime);
+                PodEndpointRules.SetTriggerTimeAnnotation(slice.Metadata ??= new ObjectMeta(), triggerTime);
                 EndpointSlice created;
                 try
                 {
@@ -64,7 +63,7 @@ public sealed partial class EndpointSliceReconciler
 
         foreach (var slice in slicesToUpdate)
         {
-            AddTriggerTimeAnnotation(slice, triggerTime);
+            PodEndpointRules.SetTriggerTimeAnnotation(slice.Metadata ??= new ObjectMeta(), triggerTime);
             EndpointSlice updated;
             try
             {
@@ -103,27 +102,6 @@ public sealed partial class EndpointSliceReconciler
         }
         _tracker.ExpectDeletion(slice);
     }
-
-    /// <summary>
-    /// Upstream addTriggerTimeAnnotation: the time of the change that caused this write, as Go's RFC3339Nano in UTC;
-    /// without one, a stale annotation is removed.
-    /// </summary>
-    private static void AddTriggerTimeAnnotation(EndpointSlice slice, DateTimeOffset? triggerTime)
-    {
-        var meta = slice.Metadata ??= new ObjectMeta();
-        if (triggerTime is { } time)
-        {
-            (meta.Annotations ??= [])[PodEndpointRules.LastChangeTriggerTimeAnnotation] = FormatRfc3339Nano(time);
-        }
-        else
-        {
-            meta.Annotations?.Remove(PodEndpointRules.LastChangeTriggerTimeAnnotation);
-        }
-    }
-
-    // time.RFC3339Nano trims trailing zeros and drops an all-zero fraction, as "FFFFFFF" does (ticks are 100 ns).
-    internal static string FormatRfc3339Nano(DateTimeOffset time) =>
-        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>
     /// Upstream placeholderSliceCompare: slices equal in everything but metadata, where only the namespace and the

@@ -156,7 +156,7 @@ public sealed partial class ReplicaSetController : IAsyncDisposable
             // A resync: two versions of one pod always differ in resourceVersion.
             return;
         }
-        var labelChanged = !LabelsEqual(old.Metadata?.Labels, current.Metadata?.Labels);
+        var labelChanged = !StringMaps.SemanticEqual(old.Metadata?.Labels, current.Metadata?.Labels);
         if (current.Metadata?.DeletionTimestamp is not null)
         {
             // A graceful deletion has begun: replace the pod now rather than when the node agent finally removes it.
@@ -245,9 +245,6 @@ public sealed partial class ReplicaSetController : IAsyncDisposable
         }
         return matching;
     }
-
-    private static bool LabelsEqual(Dictionary<string, string>? a, Dictionary<string, string>? b) =>
-        (a?.Count ?? 0) == (b?.Count ?? 0) && (a is null || a.All(e => b!.TryGetValue(e.Key, out var v) && v == e.Value));
 
     private static bool OwnerRefEqual(OwnerReference? a, OwnerReference? b) =>
         a is null || b is null

@@ -239,7 +239,7 @@ public sealed class ServiceDiagnosisController : IAsyncDisposable
     // Only spec and label changes: the status changes include this controller's own writes.
     private void UpdateService(Service old, Service current)
     {
-        if (!LabelsEqual(old.Metadata?.Labels, current.Metadata?.Labels)
+        if (!StringMaps.SemanticEqual(old.Metadata?.Labels, current.Metadata?.Labels)
             || !KubeJson.SerializeToUtf8Bytes(old.Spec).AsSpan().SequenceEqual(KubeJson.SerializeToUtf8Bytes(current.Spec)))
         {
             // Including a change to ExternalName: its stale condition goes.
@@ -284,7 +284,4 @@ public sealed class ServiceDiagnosisController : IAsyncDisposable
             Touch(ControllerWorkers.Key(service));
         }
     }
-
-    private static bool LabelsEqual(Dictionary<string, string>? a, Dictionary<string, string>? b) =>
-        (a?.Count ?? 0) == (b?.Count ?? 0) && (a is null || a.All(e => b!.TryGetValue(e.Key, out var v) && v == e.Value));
 }

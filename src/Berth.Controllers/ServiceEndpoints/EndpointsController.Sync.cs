@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Berth.Api.Models;
@@ -73,7 +72,7 @@ public sealed partial class EndpointsController
         }
         if (!create
             && EndpointSubsets.EqualIgnoreResourceVersion(current.Subsets, subsets)
-            && LabelsEqual(compareLabels, service.Metadata?.Labels)
+            && StringMaps.SemanticEqual(compareLabels, service.Metadata?.Labels)
             && CapacityAnnotationSetCorrectly(current.Metadata?.Annotations, current.Subsets))
         {
             return;
@@ -83,14 +82,7 @@ public sealed partial class EndpointsController
         metadata.Labels = service.Metadata?.Labels is { } serviceLabels ? new(serviceLabels) : [];
         metadata.Annotations ??= [];
         var desired = new Endpoints { ApiVersion = current.ApiVersion, Kind = current.Kind, Metadata = metadata, Subsets = subsets };
-        if (triggerTime is { } time)
-        {
-            metadata.Annotations[PodEndpointRules.LastChangeTriggerTimeAnnotation] = FormatRfc3339Nano(time);
-        }
-        else
-        {
-            metadata.Annotations.Remove(PodEndpointRules.LastChangeTriggerTimeAnnotation);
-        }
+        PodEndpointRules.SetTriggerTimeAnnotation(metadata, triggerTime);
         if (TruncateEndpoints(desired))
         {
             metadata.Annotations[OverCapacityAnnotation] = Truncated;
@@ -315,12 +307,4 @@ public sealed partial class EndpointsController
     // utilnet.IsIPv6String: an IPv4-mapped address counts as IPv4, anything unparsable as neither.
     private static bool IsIPv6(string? ip) =>
         IPAddress.TryParse(ip, out var address) && address.AddressFamily == AddressFamily.InterNetworkV6 && !address.IsIPv4MappedToIPv6;
-
-    // Semantic equality: a missing map equals an empty one.
-    private static bool LabelsEqual(Dictionary<string, string>? a, Dictionary<string, string>? b) =>
-        (a?.Count ?? 0) == (b?.Count ?? 0) && (a is null || a.All(e => b!.TryGetValue(e.Key, out var v) && v == e.Value));
-
-    /// <summary>Go's time.RFC3339Nano in UTC: trailing zeros of the fraction (and a fraction of zero) left out.</summary>
-    internal static string FormatRfc3339Nano(DateTimeOffset time) =>
-        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
 }

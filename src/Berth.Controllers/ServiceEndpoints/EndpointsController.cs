@@ -118,36 +118,9 @@ public sealed partial class EndpointsController : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Upstream GetServicesToUpdateOnPodChange: nothing for a resync or a change the Endpoints do not show; the
-    /// Services selecting the pod when its address or readiness changed; when its labels changed, also the Services
-    /// it left (and, if nothing else changed, only the ones it joined or left).
-    /// </summary>
     private void UpdatePod(Pod old, Pod current)
     {
-        if (old.Metadata?.ResourceVersion == current.Metadata?.ResourceVersion)
-        {
-            return;
-        }
-        var (podChanged, labelsChanged) = PodEndpointRules.PodChanged(old, current);
-        if (!podChanged && !labelsChanged)
-        {
-            return;
-        }
-        var keys = SelectorIndexes.ServicesSelecting(_services, current).Select(ControllerWorkers.Key).ToHashSet(StringComparer.Ordinal);
-        if (labelsChanged)
-        {
-            var oldKeys = SelectorIndexes.ServicesSelecting(_services, old).Select(ControllerWorkers.Key);
-            if (podChanged)
-            {
-                keys.UnionWith(oldKeys);
-            }
-            else
-            {
-                keys.SymmetricExceptWith(oldKeys);
-            }
-        }
-        foreach (var key in keys)
+        foreach (var key in PodEndpointRules.ServicesToUpdateOnPodChange(_services, old, current))
         {
             Queue.AddAfter(key, _batchPeriod);
         }

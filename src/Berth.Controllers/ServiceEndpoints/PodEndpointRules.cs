@@ -1,4 +1,7 @@
+using System.Globalization;
 using Berth.Api.Models;
+using Berth.Client;
+using Berth.Controllers.Framework;
 
 namespace Berth.Controllers.ServiceEndpoints;
 
@@ -101,7 +104,8 @@ public static class PodEndpointRules
     {
         ArgumentNullException.ThrowIfNull(old);
         ArgumentNullException.ThrowIfNull(current);
-        var labelsChanged = !LabelsEqual(old.Metadata?.Labels, current.Metadata?.Labels)
+        // Absent and empty label maps select the same Services, so they are not a change.
+        var labelsChanged = !StringMaps.SemanticEqual(old.Metadata?.Labels, current.Metadata?.Labels)
             || old.Spec?.Hostname != current.Spec?.Hostname
             || old.Spec?.Subdomain != current.Spec?.Subdomain;
         var endpointsChanged = old.Metadata?.DeletionTimestamp != current.Metadata?.DeletionTimestamp
@@ -110,21 +114,69 @@ public static class PodEndpointRules
         return (endpointsChanged, labelsChanged);
     }
 
+    /// <summary>
+    /// endpointutil.GetServicesToUpdateOnPodChange: the keys of the Services whose endpoints a pod update may change.
+    /// None for a resync or a change no endpoint shows; the Services selecting the pod when its endpoint changed;
+    /// after a label change also the Services it left, or, when nothing else changed, only the ones it joined or left
+    /// (those selecting it before and after see no difference).
+    /// </summary>
+    public static HashSet<string> ServicesToUpdateOnPodChange(Informer<Service> services, Pod old, Pod current)
+    {
+        ArgumentNullException.ThrowIfNull(old);
+        ArgumentNullException.ThrowIfNull(current);
+        if (old.Metadata?.ResourceVersion == current.Metadata?.ResourceVersion)
+        {
+            // A resync: the Service informer's resync covers every Service already.
+            return [];
+        }
+        var (endpointsChanged, labelsChanged) = PodChanged(old, current);
+        if (!endpointsChanged && !labelsChanged)
+        {
+            return [];
+        }
+        var keys = SelectorIndexes.ServicesSelecting(services, current).Select(ControllerWorkers.Key).ToHashSet(StringComparer.Ordinal);
+        if (labelsChanged)
+        {
+            var oldKeys = SelectorIndexes.ServicesSelecting(services, old).Select(ControllerWorkers.Key);
+            if (endpointsChanged)
+            {
+                keys.UnionWith(oldKeys);
+            }
+            else
+            {
+                keys.SymmetricExceptWith(oldKeys);
+            }
+        }
+        return keys;
+    }
+
+    /// <summary>
+    /// Upstream addTriggerTimeAnnotation (the Endpoints controller does the same): the last-change-trigger-time
+    /// annotation says when the change that caused this write happened (Go's time.RFC3339Nano in UTC); without a
+    /// trigger time, a stale annotation is removed.
+    /// </summary>
+    public static void SetTriggerTimeAnnotation(ObjectMeta meta, DateTimeOffset? triggerTime)
+    {
+        ArgumentNullException.ThrowIfNull(meta);
+        if (triggerTime is { } time)
+        {
+            (meta.Annotations ??= [])[LastChangeTriggerTimeAnnotation] = FormatRfc3339Nano(time);
+        }
+        else
+        {
+            meta.Annotations?.Remove(LastChangeTriggerTimeAnnotation);
+        }
+    }
+
+    /// <summary>Go's time.RFC3339Nano in UTC: trailing zeros of the fraction (and a fraction of zero) left out, as "FFFFFFF" does (ticks are 100 ns).</summary>
+    public static string FormatRfc3339Nano(DateTimeOffset time) =>
+        time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", CultureInfo.InvariantCulture);
+
     /// <summary>The node's topology.kubernetes.io/zone label; null when the node or the label is missing or empty.</summary>
     public static string? Zone(Node? node) =>
         node?.Metadata?.Labels?.GetValueOrDefault(ZoneLabel) is { Length: > 0 } zone ? zone : null;
 
     internal static PodCondition? ReadyCondition(Pod pod) => pod.Status?.Conditions?.FirstOrDefault(static c => c.Type == "Ready");
-
-    // Absent and empty label maps select the same Services, so they are not a change.
-    private static bool LabelsEqual(Dictionary<string, string>? a, Dictionary<string, string>? b)
-    {
-        if ((a?.Count ?? 0) != (b?.Count ?? 0))
-        {
-            return false;
-        }
-        return a is null || b is null || a.All(e => b.TryGetValue(e.Key, out var value) && value == e.Value);
-    }
 
     private static bool PodIPsEqual(List<PodIP>? a, List<PodIP>? b)
     {

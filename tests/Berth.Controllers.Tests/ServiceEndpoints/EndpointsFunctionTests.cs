@@ -121,7 +121,7 @@ public sealed class EndpointsFunctionTests
     {
         var time = new DateTimeOffset(2018, 1, 1, 2, 0, 0, TimeSpan.FromHours(2)).AddTicks(ticks);
 
-        Assert.Equal(expected, EndpointsController.FormatRfc3339Nano(time));
+        Assert.Equal(expected, PodEndpointRules.FormatRfc3339Nano(time));
     }
 
     // Upstream testPod: ready, IPs 1.2.3.{4+id} / 2000::{4+id} in the given family order.

@@ -83,7 +83,7 @@ public sealed class EndpointsSyncTests(EndpointsApiFixture fixture) : IClassFixt
         Assert.Equal("[]", SubsetText.Of(created.Subsets));
         Assert.Null(created.Metadata!.Labels);
         // The first sync of a Service publishes its creation.
-        Assert.Equal(new Dictionary<string, string> { [PodEndpointRules.LastChangeTriggerTimeAnnotation] = EndpointsController.FormatRfc3339Nano(service.Metadata!.CreationTimestamp!.Value) },
+        Assert.Equal(new Dictionary<string, string> { [PodEndpointRules.LastChangeTriggerTimeAnnotation] = PodEndpointRules.FormatRfc3339Nano(service.Metadata!.CreationTimestamp!.Value) },
             created.Metadata.Annotations);
     }
 
@@ -436,14 +436,14 @@ public sealed class EndpointsSyncTests(EndpointsApiFixture fixture) : IClassFixt
         var endpoints = NewEndpoints(ns, "foo", Foreign());
         if (olderAnnotation)
         {
-            endpoints.Metadata!.Annotations = new() { [PodEndpointRules.LastChangeTriggerTimeAnnotation] = EndpointsController.FormatRfc3339Nano(created.AddHours(-1)) };
+            endpoints.Metadata!.Annotations = new() { [PodEndpointRules.LastChangeTriggerTimeAnnotation] = PodEndpointRules.FormatRfc3339Nano(created.AddHours(-1)) };
         }
         var existing = await harness.CreateEndpointsAsync(endpoints);
 
         await harness.SyncAsync(ns, "foo");
 
         var updated = await AssertUpdatedAsync(harness, existing);
-        Assert.Equal(new Dictionary<string, string> { [PodEndpointRules.LastChangeTriggerTimeAnnotation] = EndpointsController.FormatRfc3339Nano(created) }, updated.Metadata!.Annotations);
+        Assert.Equal(new Dictionary<string, string> { [PodEndpointRules.LastChangeTriggerTimeAnnotation] = PodEndpointRules.FormatRfc3339Nano(created) }, updated.Metadata!.Annotations);
         Assert.Equal(SubsetText.Of([new EndpointSubset { Addresses = [Address(pods[0])], Ports = [EndpointPort(8080)] }]), SubsetText.Of(updated.Subsets));
     }
 
@@ -456,7 +456,7 @@ public sealed class EndpointsSyncTests(EndpointsApiFixture fixture) : IClassFixt
         var ns = await fixture.NamespaceAsync();
         await using var harness = await StartAsync(fixture.Client, run: false);
         var pods = await harness.AddPodsAsync(ns, 1, 1, 0);
-        var old = EndpointsController.FormatRfc3339Nano(DateTimeOffset.UtcNow.AddHours(-1));
+        var old = PodEndpointRules.FormatRfc3339Nano(DateTimeOffset.UtcNow.AddHours(-1));
         var endpoints = NewEndpoints(ns, "foo", new EndpointSubset { Addresses = [Address(pods[0])], Ports = [EndpointPort(8080)] });
         endpoints.Metadata!.Annotations = new() { [PodEndpointRules.LastChangeTriggerTimeAnnotation] = old };
         var existing = await harness.CreateEndpointsAsync(endpoints);
