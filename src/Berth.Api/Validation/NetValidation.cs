@@ -110,6 +110,57 @@ public static class NetValidation
         return null;
     }
 
+    /// <summary>
+    /// Go's net.IP.String for a 16-byte address (as <see cref="ParseIPSloppy"/> returns): IPv4 and IPv4-mapped
+    /// dotted; IPv6 as lowercase hex groups without leading zeros, the longest run (the first of equal ones) of at
+    /// least two zero groups written "::". (.NET's IPAddress would write "::1.2.3.4" for "::102:304".)
+    /// </summary>
+    public static string FormatIP(byte[] ip)
+    {
+        ArgumentNullException.ThrowIfNull(ip);
+        if (IsIPv4(ip))
+        {
+            return $"{ip[12]}.{ip[13]}.{ip[14]}.{ip[15]}";
+        }
+        var (e0, e1) = (-1, -1);
+        for (var i = 0; i < 16; i += 2)
+        {
+            var j = i;
+            while (j < 16 && ip[j] == 0 && ip[j + 1] == 0)
+            {
+                j += 2;
+            }
+            if (j > i && j - i > e1 - e0)
+            {
+                (e0, e1) = (i, j);
+                i = j;
+            }
+        }
+        if (e1 - e0 <= 2)
+        {
+            (e0, e1) = (-1, -1);
+        }
+        var text = new System.Text.StringBuilder(39);
+        for (var i = 0; i < 16; i += 2)
+        {
+            if (i == e0)
+            {
+                text.Append("::");
+                i = e1;
+                if (i >= 16)
+                {
+                    break;
+                }
+            }
+            else if (i > 0)
+            {
+                text.Append(':');
+            }
+            text.Append(((ip[i] << 8) | ip[i + 1]).ToString("x", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return text.ToString();
+    }
+
     /// <summary>netutils.ParseCIDRSloppy accepts the value: an address, '/', and a decimal prefix length that fits it.</summary>
     public static bool IsCidrSloppy(string value)
     {
@@ -133,8 +184,10 @@ public static class NetValidation
         return ok && consumed == mask.Length && bits <= 8 * length;
     }
 
-    private static bool IsIPv4(byte[] ip)
+    /// <summary>The 16-byte address (as <see cref="ParseIPSloppy"/> returns) is IPv4 or IPv4-mapped, as Go's To4() != nil.</summary>
+    public static bool IsIPv4(byte[] ip)
     {
+        ArgumentNullException.ThrowIfNull(ip);
         for (var i = 0; i < 10; i++)
         {
             if (ip[i] != 0)

@@ -3,7 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
+using Berth.Api.Validation;
 
 namespace Berth.ApiServer.Allocation;
 
@@ -172,61 +172,7 @@ public sealed class IPRange
     public override string ToString() => $"{Format(Base)}/{PrefixLength.ToString(CultureInfo.InvariantCulture)}";
 
     /// <summary>Formats an address as Go's net.IP.String does (mapped addresses as IPv4, no dotted IPv6 tails).</summary>
-    internal static string Format(IPAddress ip)
-    {
-        if (ip.IsIPv4MappedToIPv6)
-        {
-            ip = ip.MapToIPv4();
-        }
-        if (ip.AddressFamily != AddressFamily.InterNetworkV6)
-        {
-            return ip.ToString();
-        }
-        Span<byte> bytes = stackalloc byte[16];
-        ip.TryWriteBytes(bytes, out _);
-        Span<ushort> groups = stackalloc ushort[8];
-        for (var i = 0; i < 8; i++)
-        {
-            groups[i] = BinaryPrimitives.ReadUInt16BigEndian(bytes[(2 * i)..]);
-        }
-        // RFC 5952: the longest run of two or more zero groups (the first one on ties) becomes "::".
-        int runStart = -1, runLength = 0;
-        for (var i = 0; i < 8;)
-        {
-            if (groups[i] != 0)
-            {
-                i++;
-                continue;
-            }
-            var j = i;
-            while (j < 8 && groups[j] == 0)
-            {
-                j++;
-            }
-            if (j - i > runLength && j - i >= 2)
-            {
-                runStart = i;
-                runLength = j - i;
-            }
-            i = j;
-        }
-        var text = new StringBuilder(39);
-        for (var i = 0; i < 8; i++)
-        {
-            if (i == runStart)
-            {
-                text.Append("::");
-                i += runLength - 1;
-                continue;
-            }
-            if (i > 0 && i != runStart + runLength)
-            {
-                text.Append(':');
-            }
-            text.Append(groups[i].ToString("x", CultureInfo.InvariantCulture));
-        }
-        return text.ToString();
-    }
+    internal static string Format(IPAddress ip) => NetValidation.FormatIP(ip.MapToIPv6().GetAddressBytes());
 
     private static long RangeSize(int bits, int prefixLength)
     {

@@ -95,58 +95,13 @@ internal static class MirroringRules
         var isIPv4 = NetValidation.IsIPv4String(address.Ip);
         var endpoint = new Endpoint
         {
-            Addresses = [isIPv4 ? $"{ip[12]}.{ip[13]}.{ip[14]}.{ip[15]}" : FormatIPv6(ip)],
+            Addresses = [NetValidation.FormatIP(ip)],
             Conditions = new EndpointConditions { Ready = ready },
             TargetRef = address.TargetRef,
             NodeName = address.NodeName,
             Hostname = string.IsNullOrEmpty(address.Hostname) ? null : address.Hostname,
         };
         return (endpoint, isIPv4 ? IPv4 : IPv6);
-    }
-
-    /// <summary>
-    /// Go's IPv6 net.IP.String: lowercase hex groups without leading zeros, the longest run (the first of equal
-    /// ones) of at least two zero groups written "::". (.NET's IPAddress would write "::1.2.3.4" for "::102:304".)
-    /// </summary>
-    private static string FormatIPv6(byte[] ip)
-    {
-        var (e0, e1) = (-1, -1);
-        for (var i = 0; i < 16; i += 2)
-        {
-            var j = i;
-            while (j < 16 && ip[j] == 0 && ip[j + 1] == 0)
-            {
-                j += 2;
-            }
-            if (j > i && j - i > e1 - e0)
-            {
-                (e0, e1) = (i, j);
-                i = j;
-            }
-        }
-        if (e1 - e0 <= 2)
-        {
-            (e0, e1) = (-1, -1);
-        }
-        var text = new System.Text.StringBuilder(39);
-        for (var i = 0; i < 16; i += 2)
-        {
-            if (i == e0)
-            {
-                text.Append("::");
-                i = e1;
-                if (i >= 16)
-                {
-                    break;
-                }
-            }
-            else if (i > 0)
-            {
-                text.Append(':');
-            }
-            text.Append(((ip[i] << 8) | ip[i + 1]).ToString("x", System.Globalization.CultureInfo.InvariantCulture));
-        }
-        return text.ToString();
     }
 
     /// <summary>

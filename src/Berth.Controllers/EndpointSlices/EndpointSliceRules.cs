@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Berth.Api.Models;
 using Berth.Api.Services;
@@ -80,8 +78,8 @@ public static class EndpointSliceRules
     }
 
     /// <summary>
-    /// getEndpointAddresses: the pod IPs of the address type's family, in canonical form (parsed and printed again,
-    /// sloppily: IPv4 octets may have leading zeros, read as decimal like Go's ParseIPSloppy).
+    /// getEndpointAddresses: the pod IPs of the address type's family, in canonical form (parsed as Go's ParseIPSloppy,
+    /// where IPv4 octets may have leading zeros read as decimal, and printed as Go's net.IP.String).
     /// </summary>
     public static List<string> GetEndpointAddresses(PodStatus status, Service service, string addressType)
     {
@@ -90,14 +88,13 @@ public static class EndpointSliceRules
         foreach (var podIP in status.PodIPs ?? [])
         {
             // Upstream would add an unparseable IP as "<nil>"; validation keeps them out of pod status, so skip them.
-            if (ParseIPSloppy(podIP.Ip) is not { } ip)
+            if (string.IsNullOrEmpty(podIP.Ip) || NetValidation.ParseIPSloppy(podIP.Ip) is not { } ip)
             {
                 continue;
             }
-            var isIPv6 = ip.AddressFamily == AddressFamily.InterNetworkV6;
-            if (isIPv6 ? addressType == AddressTypeIPv6 : addressType == AddressTypeIPv4)
+            if (NetValidation.IsIPv4(ip) ? addressType == AddressTypeIPv4 : addressType == AddressTypeIPv6)
             {
-                addresses.Add(ip.ToString());
+                addresses.Add(NetValidation.FormatIP(ip));
             }
         }
         return addresses;
@@ -268,39 +265,4 @@ public static class EndpointSliceRules
             ? a is null && b is null
             : a.ApiVersion == b.ApiVersion && a.Kind == b.Kind && a.Namespace == b.Namespace && a.Name == b.Name
                 && a.Uid == b.Uid && a.FieldPath == b.FieldPath;
-
-    /// <summary>Go's ParseIPSloppy: IPv6 as usual, IPv4 as four decimal octets that may carry leading zeros.</summary>
-    private static IPAddress? ParseIPSloppy(string? text)
-    {
-        if (string.IsNullOrEmpty(text))
-        {
-            return null;
-        }
-        if (text.Contains(':', StringComparison.Ordinal))
-        {
-            if (!IPAddress.TryParse(text, out var v6) || v6.AddressFamily != AddressFamily.InterNetworkV6 || v6.ScopeId != 0)
-            {
-                return null;
-            }
-            // Go treats an IPv4-mapped IPv6 address as IPv4 (and prints it dotted).
-            return v6.IsIPv4MappedToIPv6 ? v6.MapToIPv4() : v6;
-        }
-        var octets = text.Split('.');
-        if (octets.Length != 4)
-        {
-            return null;
-        }
-        var bytes = new byte[4];
-        for (var i = 0; i < 4; i++)
-        {
-            // .NET's IPAddress.Parse would read "010" as octal and accept shortened forms like "1.2.3"; Go does neither.
-            if (octets[i].Length == 0 || !octets[i].All(char.IsAsciiDigit)
-                || !int.TryParse(octets[i], NumberStyles.None, CultureInfo.InvariantCulture, out var octet) || octet > 255)
-            {
-                return null;
-            }
-            bytes[i] = (byte)octet;
-        }
-        return new IPAddress(bytes);
-    }
 }

@@ -1,8 +1,7 @@
-using System.Net;
-using System.Net.Sockets;
 using Berth.Api.Models;
 using Berth.Api.Serialization;
 using Berth.Api.Services;
+using Berth.Api.Validation;
 using Berth.Client;
 using Berth.Controllers.Framework;
 
@@ -164,7 +163,7 @@ public sealed partial class EndpointsController
             {
                 continue;
             }
-            if (ShouldSetHostname(pod, service))
+            if (PodEndpointRules.ShouldSetHostname(pod, service))
             {
                 address.Hostname = pod.Spec?.Hostname;
             }
@@ -295,16 +294,10 @@ public sealed partial class EndpointsController
         return count <= MaxCapacity && annotations?.ContainsKey(OverCapacityAnnotation) != true;
     }
 
-    /// <summary>Upstream endpointsliceutil.ShouldSetHostname: the pod's hostname, when its subdomain is this Service.</summary>
-    private static bool ShouldSetHostname(Pod pod, Service service) =>
-        !string.IsNullOrEmpty(pod.Spec?.Hostname) && pod.Spec.Subdomain == service.Metadata?.Name
-        && service.Metadata?.Namespace == pod.Metadata?.Namespace;
-
     /// <summary>Upstream helper.IsServiceIPSet: a clusterIP that is neither empty nor "None".</summary>
     private static bool IsServiceIPSet(Service service) =>
         service.Spec?.ClusterIP is { Length: > 0 } clusterIP && clusterIP != ServiceRules.ClusterIPNone;
 
     // utilnet.IsIPv6String: an IPv4-mapped address counts as IPv4, anything unparsable as neither.
-    private static bool IsIPv6(string? ip) =>
-        IPAddress.TryParse(ip, out var address) && address.AddressFamily == AddressFamily.InterNetworkV6 && !address.IsIPv4MappedToIPv6;
+    private static bool IsIPv6(string? ip) => ip is not null && NetValidation.IsIPv6String(ip);
 }

@@ -31,6 +31,25 @@ public sealed class NetValidationTests
     public void IsValidIP_AcceptsWhatGoSloppyParserAccepts(string value, bool valid) =>
         Assert.Equal(valid, NetValidation.IsValidIP("ip", value).Count == 0);
 
+    // Go's net ipStringTests, written as text: the longest zero run (the first of equal ones) becomes "::", a single
+    // zero group does not, hex is lowercase; IPv4 and IPv4-mapped print dotted, an IPv6 tail never does.
+    [Theory]
+    [InlineData("2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8::1")]
+    [InlineData("2001:db8::123:12:1", "2001:db8::123:12:1")]
+    [InlineData("2001:db8:0:1:0:1:0:1", "2001:db8:0:1:0:1:0:1")]
+    [InlineData("2001:db8:1:0:1:0:1:0", "2001:db8:1:0:1:0:1:0")]
+    [InlineData("2001:0:0:0:1:0:0:1", "2001::1:0:0:1")]
+    [InlineData("2001:db8:0:0:1:0:0:0", "2001:db8:0:0:1::")]
+    [InlineData("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1")]
+    [InlineData("2001:DB8::A:B:C:D", "2001:db8::a:b:c:d")]
+    [InlineData("::", "::")]
+    [InlineData("::102:304", "::102:304")]
+    [InlineData("::ffff:1.2.3.4", "1.2.3.4")]
+    [InlineData("192.168.0.1", "192.168.0.1")]
+    [InlineData("010.001.002.003", "10.1.2.3")]
+    public void FormatIP_PrintsAsGoNetIPString(string value, string expected) =>
+        Assert.Equal(expected, NetValidation.FormatIP(NetValidation.ParseIPSloppy(value)!));
+
     [Theory]
     [InlineData("10.0.0.0/8", true)]
     [InlineData("1.2.3.4/32", true)]
