@@ -7,8 +7,9 @@ namespace Berth.Api.Defaulting;
 /// pkg/apis/apps/v1/defaults.go), so that what a client reads back is what a real cluster would show.
 /// Idempotent: applying them twice changes nothing. Service IP families are not defaulted here: they depend on the
 /// cluster's configured families and are filled in when the Service is stored (<see cref="Validation.ServiceIPFamilies"/>).
-/// Endpoints and EndpointSlice port protocols are left as written: they sit in lists kubectl replaces whole, so a
-/// defaulted field there would make every `kubectl apply` of an unchanged manifest report "configured".
+/// Endpoints and EndpointSlice ports get their protocol (and a slice port its name "") as upstream: they sit in lists
+/// kubectl replaces whole, so re-applying a manifest that omits them reports "configured" (as against any
+/// apiserver) while changing nothing; without them, `kubectl describe svc` dereferences a nil slice port name.
 /// </summary>
 public static class Defaults
 {
@@ -39,6 +40,21 @@ public static class Defaults
                 break;
             case Service service:
                 Apply(service);
+                break;
+            case Endpoints endpoints:
+                // SetDefaults_EndpointPort (core/v1).
+                foreach (var port in endpoints.Subsets?.SelectMany(s => s.Ports ?? []) ?? [])
+                {
+                    port.Protocol = string.IsNullOrEmpty(port.Protocol) ? "TCP" : port.Protocol;
+                }
+                break;
+            case EndpointSlice slice:
+                // SetDefaults_EndpointPort (discovery/v1): the name and protocol are pointers defaulted when nil.
+                foreach (var port in slice.Ports ?? [])
+                {
+                    port.Name ??= "";
+                    port.Protocol ??= "TCP";
+                }
                 break;
         }
     }

@@ -32,13 +32,8 @@ internal sealed class EndpointsHooks : IObjectHooks
 
     private static void ThrowIfInvalid(JsonObject obj)
     {
+        // Validated after v1 defaulting (ports' protocol), as upstream: every write is defaulted when it is decoded.
         var endpoints = KubeJson.Deserialize<Endpoints>(obj);
-        // Upstream validates after v1 defaulting (SetDefaults_EndpointPort: no protocol is TCP). Berth stores these
-        // ports as written, so the default is applied to the copy that is validated only.
-        foreach (var port in endpoints.Subsets?.SelectMany(s => s.Ports ?? []) ?? [])
-        {
-            port.Protocol = string.IsNullOrEmpty(port.Protocol) ? "TCP" : port.Protocol;
-        }
         if (EndpointsValidation.Validate(endpoints) is { Count: > 0 } errors)
         {
             throw ApiException.Invalid("Endpoints", endpoints.Metadata?.Name ?? "", errors);
@@ -61,14 +56,14 @@ internal sealed class EndpointSliceHooks : IObjectHooks
     public Task<AllocationTransaction> BeforeCreateAsync(JsonObject obj, bool dryRun, CancellationToken ct)
     {
         DropTopologyOnV1(obj, null);
-        ThrowIfInvalid(obj, EndpointSliceValidation.ValidateCreate(AsDefaulted(obj)));
+        ThrowIfInvalid(obj, EndpointSliceValidation.ValidateCreate(KubeJson.Deserialize<EndpointSlice>(obj)));
         return Task.FromResult(new AllocationTransaction());
     }
 
     public Task<AllocationTransaction> BeforeUpdateAsync(JsonObject updated, JsonObject old, string? subresource, bool dryRun, CancellationToken ct)
     {
         DropTopologyOnV1(updated, old);
-        ThrowIfInvalid(updated, EndpointSliceValidation.ValidateUpdate(AsDefaulted(updated), KubeJson.Deserialize<EndpointSlice>(old)));
+        ThrowIfInvalid(updated, EndpointSliceValidation.ValidateUpdate(KubeJson.Deserialize<EndpointSlice>(updated), KubeJson.Deserialize<EndpointSlice>(old)));
         return Task.FromResult(new AllocationTransaction());
     }
 
@@ -106,18 +101,6 @@ internal sealed class EndpointSliceHooks : IObjectHooks
             .Select(n => n is JsonValue v && v.TryGetValue<string>(out var s) ? s : "")
             .Where(s => s.Length > 0),
     ];
-
-    // Upstream validates after v1 defaulting (SetDefaults_EndpointPort: no protocol is TCP; no name is "", which the
-    // validation reads it as). Berth stores these ports as written, so the default goes to the validated copy only.
-    private static EndpointSlice AsDefaulted(JsonObject obj)
-    {
-        var slice = KubeJson.Deserialize<EndpointSlice>(obj);
-        foreach (var port in slice.Ports ?? [])
-        {
-            port.Protocol ??= "TCP";
-        }
-        return slice;
-    }
 
     private static void ThrowIfInvalid(JsonObject obj, List<FieldError> errors)
     {

@@ -106,8 +106,8 @@ internal static class MirroringRules
 
     /// <summary>
     /// Upstream epPortsToEpsPorts: each port copied field by field. Go copies the name as a pointer, so an unnamed
-    /// port is named "" on the slice. Upstream's API server has defaulted a missing protocol to TCP by then; Berth
-    /// stores Endpoints ports as written, so the default is applied here, and the slice shows what upstream's would.
+    /// port is named "" on the slice. The API server defaults a missing protocol to TCP, but Endpoints stored by Berth
+    /// versions before it did may still lack one, so the default is applied here too.
     /// </summary>
     public static List<EndpointSlicePort> ToSlicePorts(IEnumerable<EndpointPort>? ports) =>
         [.. (ports ?? []).Select(p => new EndpointSlicePort

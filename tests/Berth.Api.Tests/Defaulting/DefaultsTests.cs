@@ -64,4 +64,23 @@ public sealed class DefaultsTests
         Assert.True(JsonNode.DeepEquals(once, KubeJson.ToNode(pod)));
         Assert.Equal("Never", pod.Spec!.RestartPolicy);
     }
+
+    [Fact]
+    public void Apply_EndpointsAndSlicePorts_GetUpstreamV1Defaults()
+    {
+        // SetDefaults_EndpointPort (core/v1 and discovery/v1): protocol TCP; a slice port's nil name becomes "".
+        var endpoints = KubeJson.Deserialize<Endpoints>(JsonNode.Parse("""
+            {"subsets":[{"addresses":[{"ip":"1.1.1.1"}],"ports":[{"port":88},{"name":"dns","port":53,"protocol":"UDP"}]}]}
+            """)!);
+        var slice = KubeJson.Deserialize<EndpointSlice>(JsonNode.Parse("""
+            {"addressType":"IPv4","ports":[{"port":88},{"name":"dns","port":53,"protocol":"UDP"}]}
+            """)!);
+
+        Defaults.Apply(endpoints);
+        Defaults.Apply(slice);
+
+        Assert.Equal(["TCP", "UDP"], endpoints.Subsets![0].Ports!.Select(p => p.Protocol));
+        Assert.Equal(["", "dns"], slice.Ports!.Select(p => p.Name));
+        Assert.Equal(["TCP", "UDP"], slice.Ports!.Select(p => p.Protocol));
+    }
 }
