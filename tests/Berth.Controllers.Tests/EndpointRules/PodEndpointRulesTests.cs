@@ -1,4 +1,5 @@
 using Berth.Api.Models;
+using Berth.Api.Serialization;
 using Berth.Controllers.ServiceEndpoints;
 using static Berth.Controllers.Tests.EndpointRules.EndpointObjects;
 
@@ -86,8 +87,8 @@ public sealed class PodEndpointRulesTests
             Spec = new PodSpec(),
             Status = new PodStatus { Conditions = [new PodCondition { Type = "Ready", Status = "False" }] },
         };
-        var old = Clone(orig);
-        var current = Clone(orig);
+        var old = KubeJson.DeepClone(orig);
+        var current = KubeJson.DeepClone(orig);
         modify(old, current);
 
         Assert.True((endpointsChanged, labelsChanged) == PodEndpointRules.PodChanged(old, current), name);

@@ -25,17 +25,17 @@ public sealed class PodToEndpointTests
         var svcPublishNotReady = NewService("publishnotready", Ns);
         svcPublishNotReady.Spec!.PublishNotReadyAddresses = true;
 
-        var readyPod = NewPod(1, Ns, ready: true, terminating: false);
-        var readyTerminatingPod = NewPod(1, Ns, ready: true, terminating: true);
-        var readyPodHostname = NewPod(1, Ns, ready: true, terminating: false);
+        var readyPod = NewPod(1, ready: true, terminating: false, ns: Ns);
+        var readyTerminatingPod = NewPod(1, ready: true, terminating: true, ns: Ns);
+        var readyPodHostname = NewPod(1, ready: true, terminating: false, ns: Ns);
         readyPodHostname.Spec!.Subdomain = svc.Metadata!.Name;
         readyPodHostname.Spec.Hostname = "example-hostname";
-        var unreadyPod = NewPod(1, Ns, ready: false, terminating: false);
-        var unreadyTerminatingPod = NewPod(1, Ns, ready: false, terminating: true);
-        var multiIPPod = NewPod(1, Ns, ready: true, terminating: false);
+        var unreadyPod = NewPod(1, ready: false, terminating: false, ns: Ns);
+        var unreadyTerminatingPod = NewPod(1, ready: false, terminating: true, ns: Ns);
+        var multiIPPod = NewPod(1, ready: true, terminating: false, ns: Ns);
         multiIPPod.Status!.PodIPs = [new PodIP { Ip = "1.2.3.4" }, new PodIP { Ip = "1234::5678:0000:0000:9abc:def0" }];
         // Berth's pod network is loopback: those addresses are endpoints like any other.
-        var loopbackPod = NewPod(1, Ns, ready: true, terminating: false);
+        var loopbackPod = NewPod(1, ready: true, terminating: false, ns: Ns);
         loopbackPod.Status!.PodIPs = [new PodIP { Ip = "127.244.0.7" }];
 
         return new()
@@ -67,7 +67,7 @@ public sealed class PodToEndpointTests
     [Fact]
     public void PodToEndpoint_NodeWithoutZoneAndPodWithoutNode_NoZoneNoNodeName()
     {
-        var pod = NewPod(1, Ns, ready: true, terminating: false);
+        var pod = NewPod(1, ready: true, terminating: false, ns: Ns);
         pod.Spec!.NodeName = "";
         var node = new Node { Metadata = new ObjectMeta { Name = "node-1", Labels = new() { ["topology.kubernetes.io/zone"] = "" } } };
 

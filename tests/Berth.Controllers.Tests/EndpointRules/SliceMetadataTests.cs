@@ -1,4 +1,5 @@
 using Berth.Api.Models;
+using Berth.Api.Serialization;
 using Berth.Controllers.EndpointSlices;
 using static Berth.Controllers.Tests.EndpointRules.EndpointObjects;
 
@@ -152,7 +153,7 @@ public sealed class SliceMetadataTests
     // Labels are a dictionary: compare them in key order.
     private static EndpointSlice Sorted(EndpointSlice slice)
     {
-        var copy = Clone(slice);
+        var copy = KubeJson.DeepClone(slice);
         copy.Metadata!.Labels = copy.Metadata.Labels?.OrderBy(l => l.Key, StringComparer.Ordinal).ToDictionary();
         return copy;
     }

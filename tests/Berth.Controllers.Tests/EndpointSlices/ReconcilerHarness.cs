@@ -2,6 +2,7 @@ using Berth.Api.Models;
 using Berth.Api.Serialization;
 using Berth.Client;
 using Berth.Controllers.EndpointSlices;
+using Berth.Controllers.Tests.EndpointRules;
 
 namespace Berth.Controllers.Tests.EndpointSlices;
 
@@ -97,48 +98,9 @@ internal static class ReconcilerHarness
 
     /// <summary>newServiceAndEndpointMeta: Service foo with port "foo" 80/TCP → targetPort 80, IPv4, and its slice ports.</summary>
     public static (Service Service, List<EndpointSlicePort> Ports) NewServiceAndPorts(string name = "foo") =>
-        (new Service
-        {
-            Metadata = new ObjectMeta { Name = name, Namespace = TestNamespace, Uid = $"{TestNamespace}-{name}" },
-            Spec = new ServiceSpec
-            {
-                Ports = [new ServicePort { Name = name, Protocol = "TCP", TargetPort = 80 }],
-                Selector = new() { ["foo"] = "bar" },
-                IpFamilies = ["IPv4"],
-            },
-        },
-        [new EndpointSlicePort { Name = name, Port = 80, Protocol = "TCP" }]);
+        (EndpointObjects.NewService(name, TestNamespace), [new EndpointSlicePort { Name = name, Port = 80, Protocol = "TCP" }]);
 
-    /// <summary>
-    /// newPod: pod{n} on node-1, Ready as asked. Upstream gives pod n the IP 1.2.3.(4+n), which stops being an address
-    /// past n = 251 (Go then publishes "&lt;nil&gt;"); here the count carries into the third octet, so every pod has
-    /// its own valid address.
-    /// </summary>
-    public static Pod NewPod(int n, bool ready, bool terminating = false, string ns = TestNamespace)
-    {
-        var ip = $"1.2.{(4 + n) / 256}.{(4 + n) % 256}";
-        return new Pod
-        {
-            ApiVersion = "v1",
-            Metadata = new ObjectMeta
-            {
-                Namespace = ns,
-                Name = $"pod{n}",
-                Labels = new() { ["foo"] = "bar" },
-                DeletionTimestamp = terminating ? DateTimeOffset.UtcNow : null,
-                ResourceVersion = n.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            },
-            Spec = new PodSpec { Containers = [new Container { Name = "container-1" }], NodeName = "node-1" },
-            Status = new PodStatus
-            {
-                PodIP = ip,
-                PodIPs = [new PodIP { Ip = ip }],
-                Conditions = [new PodCondition { Type = "Ready", Status = ready ? "True" : "False" }],
-            },
-        };
-    }
-
-    public static List<Pod> NewPods(int count) => [.. Enumerable.Range(0, count).Select(i => NewPod(i, ready: i % 3 != 0))];
+    public static List<Pod> NewPods(int count) => [.. Enumerable.Range(0, count).Select(i => EndpointObjects.NewPod(i, ready: i % 3 != 0))];
 
     /// <summary>newEmptyEndpointSlice: "foo-{n}", owned by the Service (controller reference), no endpoints, no labels.</summary>
     public static EndpointSlice NewEmptyEndpointSlice(int n, Service service, List<EndpointSlicePort> ports) => new()

@@ -2,6 +2,7 @@ using Berth.Api.Models;
 using Berth.Api.Serialization;
 using Berth.Client;
 using Berth.Controllers.EndpointSlices;
+using static Berth.Controllers.Tests.EndpointRules.EndpointObjects;
 using static Berth.Controllers.Tests.EndpointSlices.ReconcilerHarness;
 
 namespace Berth.Controllers.Tests.EndpointSlices;
