@@ -69,7 +69,7 @@ public sealed partial class EndpointSliceMirroringController : IAsyncDisposable
         _slices.OnUpdate(OnEndpointSliceUpdate);
         _slices.OnDelete(OnEndpointSliceDelete);
         SharedIndex.Add(_slices, MirroredSlicesIndex,
-            static s => MirroringRules.ManagedByMirroring(s) && MirroringRules.EndpointsKey(s) is { } key ? [key] : []);
+            static s => MirroringRules.ManagedByMirroring(s) && EndpointSliceRules.ServiceKey(s) is { } key ? [key] : []);
 
         _services = informers.For<Service>();
         _services.OnAdd(OnServiceAdd);
@@ -199,7 +199,7 @@ public sealed partial class EndpointSliceMirroringController : IAsyncDisposable
 
     private void QueueEndpointsForEndpointSlice(EndpointSlice slice)
     {
-        if (MirroringRules.EndpointsKey(slice) is not { } key)
+        if (EndpointSliceRules.ServiceKey(slice) is not { } key)
         {
             _log($"{ComponentName}: Couldn't get key for EndpointSlice {ControllerWorkers.Key(slice)}: EndpointSlice missing {EndpointSliceRules.ServiceNameLabel} label");
             return;

@@ -58,7 +58,7 @@ internal static class MirroringRules
             Metadata = new ObjectMeta
             {
                 Name = string.IsNullOrEmpty(sliceName) ? null : sliceName,
-                GenerateName = string.IsNullOrEmpty(sliceName) ? EndpointSlicePrefix(meta.Name!) : null,
+                GenerateName = string.IsNullOrEmpty(sliceName) ? EndpointSliceRules.EndpointSlicePrefix(meta.Name!) : null,
                 Namespace = meta.Namespace,
                 Labels = labels,
                 Annotations = MirroredAnnotations(meta.Annotations),
@@ -73,14 +73,6 @@ internal static class MirroringRules
     /// <summary>The annotations a mirrored slice carries: all of the Endpoints' but the two upstream leaves out.</summary>
     public static Dictionary<string, string> MirroredAnnotations(Dictionary<string, string>? annotations) =>
         CloneAndRemoveKeys(annotations, PodEndpointRules.LastChangeTriggerTimeAnnotation, LastAppliedConfigAnnotation);
-
-    /// <summary>Upstream getEndpointSlicePrefix: "name-" unless that is no valid generateName (too long), then "name".</summary>
-    public static string EndpointSlicePrefix(string serviceName)
-    {
-        // ValidateEndpointSliceName with prefix=true validates the prefix with its trailing dash masked.
-        var prefix = serviceName + "-";
-        return NameValidation.IsDns1123Subdomain(serviceName + "a").Count == 0 ? prefix : serviceName;
-    }
 
     /// <summary>
     /// Upstream addressToEndpoint: null for an address that is no IP. The IP is re-formatted (as Go's net.IP.String)
@@ -117,12 +109,6 @@ internal static class MirroringRules
             Protocol = string.IsNullOrEmpty(p.Protocol) ? "TCP" : p.Protocol,
             AppProtocol = p.AppProtocol,
         })];
-
-    /// <summary>Upstream endpointsControllerKey: the Endpoints a slice belongs to, by its service-name label.</summary>
-    public static string? EndpointsKey(EndpointSlice slice) =>
-        slice.Metadata?.Labels?.GetValueOrDefault(EndpointSliceRules.ServiceNameLabel) is { Length: > 0 } name
-            ? $"{slice.Metadata.Namespace}/{name}"
-            : null;
 
     /// <summary>Upstream managedByController: the slice is labelled as this controller's.</summary>
     public static bool ManagedByMirroring(EndpointSlice slice) =>

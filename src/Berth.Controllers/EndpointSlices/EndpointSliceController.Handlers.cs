@@ -56,7 +56,7 @@ public sealed partial class EndpointSliceController
 
     private void QueueServiceForEndpointSlice(EndpointSlice slice)
     {
-        if (ServiceKeyOf(slice) is not { } key)
+        if (EndpointSliceRules.ServiceKey(slice) is not { } key)
         {
             _log($"{ComponentName}: couldn't get key for EndpointSlice {ControllerWorkers.Key(slice)}: EndpointSlice missing {EndpointSliceRules.ServiceNameLabel} label");
             return;

@@ -84,7 +84,7 @@ public sealed partial class EndpointSliceController : IAsyncDisposable
         _slices.OnAdd(OnEndpointSliceAdd);
         _slices.OnUpdate(OnEndpointSliceUpdate);
         _slices.OnDelete(OnEndpointSliceDelete);
-        SharedIndex.Add(_slices, ServiceSlicesIndex, static slice => ServiceKeyOf(slice) is { } key ? [key] : []);
+        SharedIndex.Add(_slices, ServiceSlicesIndex, static slice => EndpointSliceRules.ServiceKey(slice) is { } key ? [key] : []);
 
         _nodes = informers.For<Node>();
         _nodes.OnUpdate(UpdateNode);
@@ -125,11 +125,4 @@ public sealed partial class EndpointSliceController : IAsyncDisposable
             .Where(s => EndpointSliceRules.ManagedByController(s, EndpointSliceRules.ControllerName)
                 // Upstream dropEndpointSlicesPendingDeletion: a slice on its way out (a finalizer holds it) must not
                 // keep the controller from converging, nor count as stale.
-                && s.Metadata?.DeletionTimestamp is null)];
-
-    /// <summary>Upstream ServiceControllerKey: "namespace/service" from the slice's kubernetes.io/service-name label.</summary>
-    private static string? ServiceKeyOf(EndpointSlice slice) =>
-        slice.Metadata?.Labels?.GetValueOrDefault(EndpointSliceRules.ServiceNameLabel) is { Length: > 0 } service
-            ? (slice.Metadata.Namespace ?? "") + "/" + service
-            : null;
-}
+                && s.Metadata?.DeletionTimestamp is null)];}

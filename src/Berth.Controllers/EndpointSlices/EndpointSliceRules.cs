@@ -237,6 +237,19 @@ public static class EndpointSliceRules
             && TargetsEqual(a.TargetRef, b.TargetRef);
     }
 
+    /// <summary>
+    /// endpointsliceutil.ServiceControllerKey (the mirroring controller's endpointsControllerKey is the same):
+    /// "namespace/name" of the Service, and of its Endpoints, a slice belongs to by its service-name label; null
+    /// without one.
+    /// </summary>
+    public static string? ServiceKey(EndpointSlice slice)
+    {
+        ArgumentNullException.ThrowIfNull(slice);
+        return slice.Metadata?.Labels?.GetValueOrDefault(ServiceNameLabel) is { Length: > 0 } service
+            ? (slice.Metadata.Namespace ?? "") + "/" + service
+            : null;
+    }
+
     /// <summary>Appends a field so that no two field sequences give the same text: null as "~", else length:value|.</summary>
     internal static void AppendField(StringBuilder key, string? value)
     {
@@ -248,9 +261,12 @@ public static class EndpointSliceRules
         key.Append(value.Length.ToString(CultureInfo.InvariantCulture)).Append(':').Append(value).Append('|');
     }
 
-    // getEndpointSlicePrefix: "<service>-" reads better, unless the dash would make an invalid name (too long); the
-    // check is NameIsDNSSubdomain with prefix=true, which masks the trailing dash (it is followed by a suffix).
-    private static string EndpointSlicePrefix(string serviceName)
+    /// <summary>
+    /// getEndpointSlicePrefix (the slice and mirroring controllers each have this copy): "&lt;service&gt;-" reads
+    /// better, unless the dash would make an invalid name (too long); the check is NameIsDNSSubdomain with
+    /// prefix=true, which masks the trailing dash (it is followed by a suffix).
+    /// </summary>
+    internal static string EndpointSlicePrefix(string serviceName)
     {
         var prefix = serviceName + "-";
         var masked = prefix.Length > 1 ? serviceName + "a" : prefix;

@@ -125,10 +125,12 @@ public sealed class MirroringRulesTests
     [InlineData(5, true)]
     [InlineData(252, true)]
     [InlineData(253, false)]
-    public void EndpointSlicePrefix_Length(int length, bool withDash)
+    public void NewEndpointSlice_GenerateName_DashUnlessTooLong(int length, bool withDash)
     {
         var name = new string('a', length);
 
-        Assert.Equal(withDash ? name + "-" : name, MirroringRules.EndpointSlicePrefix(name));
+        var slice = MirroringRules.NewEndpointSlice(new Endpoints { Metadata = new ObjectMeta { Name = name, Namespace = "test" } }, [], "IPv4", null);
+
+        Assert.Equal(withDash ? name + "-" : name, slice.Metadata!.GenerateName);
     }
 }
