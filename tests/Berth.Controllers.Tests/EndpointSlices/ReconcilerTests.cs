@@ -239,17 +239,7 @@ public sealed class ReconcilerTests
     {
         var (svc, ports) = NewServiceAndPorts();
         var pods = NewPods(250);
-        var slice1 = NewEmptyEndpointSlice(1, svc, ports);
-        for (var i = 1; i < pods.Count - 4; i += 4)
-        {
-            slice1.Endpoints!.Add(ToEndpoint(pods[i], svc));
-        }
-        var slice2 = NewEmptyEndpointSlice(2, svc, ports);
-        for (var i = 3; i < pods.Count - 4; i += 4)
-        {
-            slice2.Endpoints!.Add(ToEndpoint(pods[i], svc));
-        }
-        List<EndpointSlice> existing = [slice1, slice2];
+        var existing = InterleavedSlices(svc, ports, pods);
         var cache = Snapshot(existing);
         var writer = new RecordingEndpointSliceWriter();
         writer.Seed(existing);
@@ -269,17 +259,7 @@ public sealed class ReconcilerTests
     {
         var (svc, ports) = NewServiceAndPorts();
         var pods = NewPods(300);
-        var slice1 = NewEmptyEndpointSlice(1, svc, ports);
-        for (var i = 1; i < pods.Count - 4; i += 4)
-        {
-            slice1.Endpoints!.Add(ToEndpoint(pods[i], svc));
-        }
-        var slice2 = NewEmptyEndpointSlice(2, svc, ports);
-        for (var i = 3; i < pods.Count - 4; i += 4)
-        {
-            slice2.Endpoints!.Add(ToEndpoint(pods[i], svc));
-        }
-        List<EndpointSlice> existing = [slice1, slice2];
+        var existing = InterleavedSlices(svc, ports, pods);
         var cache = Snapshot(existing);
         var writer = new RecordingEndpointSliceWriter();
         writer.Seed(existing);
@@ -768,5 +748,15 @@ public sealed class ReconcilerTests
         return new EndpointSliceReconciler(writer, tracker, ControllerName);
     }
 
-    private static string Json<T>(T value) => System.Text.Encoding.UTF8.GetString(KubeJson.SerializeToUtf8Bytes(value));
+    // The preexisting slices of upstream's SomePreexisting tests: foo-1 holds every fourth pod from pod1, foo-2 every
+    // fourth from pod3, both stopping short of the last four.
+    private static List<EndpointSlice> InterleavedSlices(Service svc, List<EndpointSlicePort> ports, List<Pod> pods)
+    {
+        List<EndpointSlice> slices = [NewEmptyEndpointSlice(1, svc, ports), NewEmptyEndpointSlice(2, svc, ports)];
+        for (var i = 1; i < pods.Count - 4; i += 2)
+        {
+            slices[i % 4 == 1 ? 0 : 1].Endpoints!.Add(ToEndpoint(pods[i], svc));
+        }
+        return slices;
+    }
 }
