@@ -157,7 +157,7 @@ internal sealed class MirroringHarness : IAsyncDisposable
             {
                 return false;
             }
-            // Upstream's API server defaults an Endpoints port's protocol to TCP; Berth's stores it as written.
+            // The API server defaults an Endpoints port's protocol to TCP; Endpoints built in a test may lack it.
             if ((epPort.Name ?? "") != slicePort.Name || (string.IsNullOrEmpty(epPort.Protocol) ? "TCP" : epPort.Protocol) != slicePort.Protocol
                 || epPort.AppProtocol != slicePort.AppProtocol)
             {
