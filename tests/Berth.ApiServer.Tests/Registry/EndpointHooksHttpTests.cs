@@ -60,7 +60,7 @@ public sealed class EndpointHooksHttpTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Create_LoopbackPodIPsAndPortsWithoutProtocol_AcceptedAndStoredAsWritten()
+    public async Task Create_LoopbackPodIPsAndPortsWithoutProtocol_AcceptedAndStoredWithUpstreamDefaults()
     {
         var (epStatus, endpoints) = await SendAsync(HttpMethod.Post, Endpoints, """
             {"metadata":{"name":"web"},"subsets":[{"addresses":[{"ip":"127.244.0.7"}],"ports":[{"port":8080}]}]}
@@ -71,9 +71,10 @@ public sealed class EndpointHooksHttpTests : IAsyncLifetime
 
         Assert.True(epStatus == HttpStatusCode.Created, endpoints.ToJsonString());
         Assert.True(sliceStatus == HttpStatusCode.Created, slice.ToJsonString());
-        // Validated as upstream's defaulting leaves them (protocol TCP), stored as the client wrote them.
-        Assert.Null(endpoints["subsets"]![0]!["ports"]![0]!["protocol"]);
-        Assert.Null(slice["ports"]![0]!["protocol"]);
+        // Stored as upstream's v1 defaulting leaves them: protocol TCP, and a slice port's name "".
+        Assert.Equal("TCP", endpoints["subsets"]![0]!["ports"]![0]!["protocol"]!.GetValue<string>());
+        Assert.Equal("TCP", slice["ports"]![0]!["protocol"]!.GetValue<string>());
+        Assert.Equal("", slice["ports"]![0]!["name"]!.GetValue<string>());
     }
 
     [Fact]
