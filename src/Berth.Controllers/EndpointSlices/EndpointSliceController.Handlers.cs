@@ -17,6 +17,7 @@ public sealed partial class EndpointSliceController
     // written it): someone else changed it, so sync its Service to put it back.
     private void OnEndpointSliceAdd(EndpointSlice slice)
     {
+        _staleWaiters.Wake(EndpointSliceRules.ServiceKey(slice));
         if (EndpointSliceRules.ManagedByController(slice, EndpointSliceRules.ControllerName) && Tracker.ShouldSync(slice))
         {
             QueueServiceForEndpointSlice(slice);
@@ -25,6 +26,7 @@ public sealed partial class EndpointSliceController
 
     private void OnEndpointSliceUpdate(EndpointSlice old, EndpointSlice current)
     {
+        _staleWaiters.Wake(EndpointSliceRules.ServiceKey(current));
         // A label change does not bump a slice's generation, and the controller never changes the service-name
         // label; a user might, which moves the slice between two Services.
         var service = current.Metadata?.Labels?.GetValueOrDefault(EndpointSliceRules.ServiceNameLabel);
@@ -46,6 +48,7 @@ public sealed partial class EndpointSliceController
 
     private void OnEndpointSliceDelete(EndpointSlice slice)
     {
+        _staleWaiters.Wake(EndpointSliceRules.ServiceKey(slice));
         // Only a deletion we did not ask for (the tracker expected none) means a slice must be recreated.
         if (EndpointSliceRules.ManagedByController(slice, EndpointSliceRules.ControllerName) && Tracker.Has(slice)
             && !Tracker.HandleDeletion(slice))

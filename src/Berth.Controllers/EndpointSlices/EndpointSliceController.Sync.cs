@@ -31,6 +31,8 @@ public sealed partial class EndpointSliceController
             return;
         }
 
+        // Marked before the cache is read, so the slice event that brings it up to date retries a stale sync at once.
+        _staleWaiters.Expect(key);
         var pods = SelectorIndexes.PodsSelectedBy(_pods, ns, selector);
         var slices = ManagedSlices(ns, name);
         if (Tracker.StaleSlices(service, slices))
@@ -38,6 +40,7 @@ public sealed partial class EndpointSliceController
             // The cache has not caught up with our own last writes: acting now would undo or repeat them.
             throw new StaleInformerCacheException("EndpointSlice informer cache is out of date");
         }
+        _staleWaiters.Clear(key);
         // Computed even when the sync turns out to write nothing, so the tracker's state moves on.
         var triggerTime = _triggerTimes.ComputeEndpointLastChangeTriggerTime(ns, service, pods);
         try
@@ -58,4 +61,4 @@ public sealed partial class EndpointSliceController
 /// Upstream endpointslicepkg.StaleInformerCache: the informer does not yet show the controller's own writes; the
 /// Service is retried once it does.
 /// </summary>
-internal sealed class StaleInformerCacheException(string message) : Exception(message);
+internal sealed class StaleInformerCacheException(string message) : StaleCacheException(message);

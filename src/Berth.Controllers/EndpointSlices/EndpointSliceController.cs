@@ -37,6 +37,7 @@ public sealed partial class EndpointSliceController : IAsyncDisposable
     private readonly EventRecorder _events;
     private readonly EndpointSliceReconciler _reconciler;
     private readonly TriggerTimeTracker _triggerTimes = new();
+    private readonly StaleCacheWaiters _staleWaiters;
     private readonly TimeSpan _batchPeriod;
     private readonly Action<string> _log;
 
@@ -66,6 +67,7 @@ public sealed partial class EndpointSliceController : IAsyncDisposable
         Queue = new WorkQueue("endpoint_slice", time, RateLimiters.Max(
             RateLimiters.ItemExponential(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1000)),
             RateLimiters.Bucket(10, 100, time)));
+        _staleWaiters = new StaleCacheWaiters(Queue);
 
         _services = informers.For<Service>();
         _services.OnAdd(OnServiceUpdate);

@@ -73,9 +73,9 @@ public static class ControllerWorkers
             }
             catch (Exception e)
             {
-                // A write conflict is routine (another writer came first; the retry starts from the fresh copy),
-                // so upstream logs it only at high verbosity; say nothing unless it keeps happening.
-                if (e is not KubeApiException { StatusCode: 409 } || queue.NumRequeues(key) >= 3)
+                // A write conflict (another writer came first; the retry starts from the fresh copy) and a cache
+                // behind the controller's own write are routine: say nothing unless they keep happening.
+                if (e is not (KubeApiException { StatusCode: 409 } or StaleCacheException) || queue.NumRequeues(key) >= 3)
                 {
                     log($"{controller}: error syncing {key}: {e.Message}");
                 }

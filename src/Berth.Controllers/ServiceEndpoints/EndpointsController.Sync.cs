@@ -57,7 +57,7 @@ public sealed partial class EndpointsController
         }
         else if (_stale.IsStale(current))
         {
-            throw new InvalidOperationException(
+            throw new StaleCacheException(
                 $"endpoints informer cache is out of date, resource version {current.Metadata?.ResourceVersion} already processed for endpoints {key}");
         }
         var create = string.IsNullOrEmpty(current.Metadata?.ResourceVersion);
