@@ -87,6 +87,10 @@ internal sealed partial class EndpointSuite : IAsyncDisposable
 
     private async Task<string> RunAllAsync()
     {
+        if (_options.Csv is { } csv)
+        {
+            await File.WriteAllTextAsync(csv, "round,batch_period,start_utc,write_ms,pod_watch_ms,slice_ms,endpoints_ms\n", _ct).ConfigureAwait(false);
+        }
         Log($"berth binary: {_options.Berth}; load average {_loadAtStart}; {_options.Services} Services × {_options.PodsPerService} pods, batch periods {string.Join(", ", _options.BatchPeriods)}");
         for (var i = 0; i < _options.BatchPeriods.Count; i++)
         {
@@ -174,7 +178,7 @@ internal sealed partial class EndpointSuite : IAsyncDisposable
         public const string Usage = """
             Usage: Berth.Benchmarks endpoints [--berth PATH] [--out FILE] [--services N] [--pods-per-service M]
                                               [--samples K] [--rate R] [--in-flight F] [--bursts B]
-                                              [--batch-periods LIST]
+                                              [--batch-periods LIST] [--csv FILE]
 
               --berth PATH          the berth binary (default: $BERTH_BIN, else src/Berth/bin/Release/net10.0/berth)
               --out FILE            also write the markdown results to FILE
@@ -187,11 +191,15 @@ internal sealed partial class EndpointSuite : IAsyncDisposable
               --bursts B            Services whose M - 1 other pods go not Ready and then Ready all at once (default 100)
               --batch-periods LIST  one fresh server per value of --endpoint-updates-batch-period, one after the
                                     other (default 10ms,0)
+              --csv FILE            also write every counted flip (wall-clock start, latencies in ms) to FILE, to
+                                    line slow flips up with what the server did at that moment
             """;
 
         public string Berth { get; private set; } = "";
 
         public string? Out { get; private set; }
+
+        public string? Csv { get; private set; }
 
         public int Services { get; private set; } = 1000;
 
@@ -218,6 +226,9 @@ internal sealed partial class EndpointSuite : IAsyncDisposable
                     case "--berth" or "--out":
                         rest.Add(args[i]);
                         rest.Add(i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value"));
+                        break;
+                    case "--csv":
+                        options.Csv = i + 1 < args.Length ? args[++i] : throw new ArgumentException("--csv needs a value");
                         break;
                     case "--services":
                         options.Services = Count(args, ref i, 1, 10_000);
