@@ -48,7 +48,7 @@ internal static class CommandLine
           (a node silent that long is Unknown and tainted unreachable), --node-monitor-period 5s (how often nodes
           are checked), --default-not-ready-toleration-seconds 30 and
           --default-unreachable-toleration-seconds 30 (upstream: 300; then its pods are evicted and replaced),
-          --endpoint-updates-batch-period 10ms (pod changes within it reach a Service's EndpointSlices in one write).
+          --endpoint-updates-batch-period 0 (as upstream; e.g. 10ms makes pod changes within it one write per Service).
         """;
 
     public static async Task<int> RunAsync(string[] args)
