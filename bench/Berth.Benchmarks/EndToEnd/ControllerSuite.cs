@@ -77,42 +77,20 @@ internal sealed class ControllerSuite : IAsyncDisposable
             return 2;
         }
 
-        using var cts = new CancellationTokenSource(s_budget);
-        void Stop(PosixSignalContext context)
+        return await SuiteRunner.RunAsync("controllers", s_budget, options.Out, ct => new ControllerSuite(options, ct), s => s.RunAllAsync(), ReportFailureAsync)
+            .ConfigureAwait(false);
+    }
+
+    private static async Task ReportFailureAsync(ControllerSuite s, Exception e)
+    {
+        await Console.Error.WriteLineAsync($"controllers: failed after {s._clock.Elapsed.TotalSeconds:F0} s: {e}").ConfigureAwait(false);
+        if (s._server is { } server)
         {
-            context.Cancel = true;
-            cts.Cancel();
+            await Console.Error.WriteLineAsync($"--- output of server {server.Pid} (last 8 KiB) ---\n{ProcFacts.Tail(server.Output, 8192)}").ConfigureAwait(false);
         }
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        await using var suite = new ControllerSuite(options, cts.Token);
-        try
+        foreach (var agent in s._agents)
         {
-            var markdown = await suite.RunAllAsync().ConfigureAwait(false);
-            Console.Write(markdown);
-            if (options.Out is { } path)
-            {
-                await File.WriteAllTextAsync(path, markdown, CancellationToken.None).ConfigureAwait(false);
-            }
-            return 0;
-        }
-        catch (OperationCanceledException) when (cts.IsCancellationRequested)
-        {
-            await Console.Error.WriteLineAsync($"controllers: stopped (budget of {s_budget.TotalMinutes:F0} min or a signal)").ConfigureAwait(false);
-            return 130;
-        }
-        catch (Exception e)
-        {
-            await Console.Error.WriteLineAsync($"controllers: failed after {suite._clock.Elapsed.TotalSeconds:F0} s: {e}").ConfigureAwait(false);
-            if (suite._server is { } server)
-            {
-                await Console.Error.WriteLineAsync($"--- output of server {server.Pid} (last 8 KiB) ---\n{ProcFacts.Tail(server.Output, 8192)}").ConfigureAwait(false);
-            }
-            foreach (var agent in suite._agents)
-            {
-                await Console.Error.WriteLineAsync($"--- output of agent {agent.Pid} (last 2 KiB) ---\n{ProcFacts.Tail(agent.Output, 2048)}").ConfigureAwait(false);
-            }
-            return 1;
+            await Console.Error.WriteLineAsync($"--- output of agent {agent.Pid} (last 2 KiB) ---\n{ProcFacts.Tail(agent.Output, 2048)}").ConfigureAwait(false);
         }
     }
 
@@ -498,44 +476,8 @@ internal sealed class ControllerSuite : IAsyncDisposable
         }
     }
 
-    /// <summary>One watch, resumed from the last resourceVersion seen if the server ends the stream.</summary>
-    private async Task WatchAsync(HttpClient client, string path, string fromRv, Action<string, JsonElement, long> onEvent, CancellationToken ct)
-    {
-        var rv = fromRv;
-        try
-        {
-            while (!ct.IsCancellationRequested)
-            {
-                using var request = new HttpRequestMessage(HttpMethod.Get, $"{path}?watch=true&resourceVersion={rv}&allowWatchBookmarks=false");
-                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-                using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
-                response.EnsureSuccessStatusCode();
-                using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false), Encoding.UTF8);
-                while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
-                {
-                    var now = Stopwatch.GetTimestamp();
-                    if (line.Length == 0)
-                    {
-                        continue;
-                    }
-                    using var doc = JsonDocument.Parse(line);
-                    var type = doc.RootElement.GetProperty("type").GetString()!;
-                    var obj = doc.RootElement.GetProperty("object");
-                    if (type == "ERROR")
-                    {
-                        throw new InvalidOperationException($"watch of {path} ended with {obj}");
-                    }
-                    rv = obj.GetProperty("metadata").GetProperty("resourceVersion").GetString()!;
-                    onEvent(type, obj, now);
-                }
-                Log($"the server ended the watch of {path}; resuming at {rv}");
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException && ct.IsCancellationRequested)
-        {
-            // The run is over.
-        }
-    }
+    private Task WatchAsync(HttpClient client, string path, string fromRv, Action<string, JsonElement, long> onEvent, CancellationToken ct) =>
+        JsonWatch.RunAsync(client, path, fromRv, onEvent, Log, ct);
 
     private void OnPodEvent(string type, JsonElement pod, long now)
     {

@@ -600,44 +600,8 @@ internal sealed partial class EndpointRound : IAsyncDisposable
         && status.TryGetProperty("conditions", out var conditions)
         && conditions.EnumerateArray().Any(c => c.GetProperty("type").GetString() == "Ready" && c.GetProperty("status").GetString() == "True");
 
-    /// <summary>One watch, resumed from the last resourceVersion seen if the server ends the stream.</summary>
-    private async Task WatchAsync(HttpClient client, string path, string fromRv, Action<string, JsonElement, long> onEvent, CancellationToken ct)
-    {
-        var rv = fromRv;
-        try
-        {
-            while (!ct.IsCancellationRequested)
-            {
-                using var request = new HttpRequestMessage(HttpMethod.Get, $"{path}?watch=true&resourceVersion={rv}&allowWatchBookmarks=false");
-                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-                using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
-                response.EnsureSuccessStatusCode();
-                using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false), Encoding.UTF8);
-                while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
-                {
-                    var now = Stopwatch.GetTimestamp();
-                    if (line.Length == 0)
-                    {
-                        continue;
-                    }
-                    using var doc = JsonDocument.Parse(line);
-                    var type = doc.RootElement.GetProperty("type").GetString()!;
-                    var obj = doc.RootElement.GetProperty("object");
-                    if (type == "ERROR")
-                    {
-                        throw new InvalidOperationException($"watch of {path} ended with {obj}");
-                    }
-                    rv = obj.GetProperty("metadata").GetProperty("resourceVersion").GetString()!;
-                    onEvent(type, obj, now);
-                }
-                _log($"the server ended the watch of {path}; resuming at {rv}");
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or IOException or HttpRequestException && ct.IsCancellationRequested)
-        {
-            // The run is over.
-        }
-    }
+    private Task WatchAsync(HttpClient client, string path, string fromRv, Action<string, JsonElement, long> onEvent, CancellationToken ct) =>
+        JsonWatch.RunAsync(client, path, fromRv, onEvent, _log, ct);
 
     /// <summary>Polls a condition over the watches' state until it holds or the cap passes (then noted as an observation).</summary>
     private async Task<bool> WaitUntilAsync(Func<bool> condition, TimeSpan cap, string what)

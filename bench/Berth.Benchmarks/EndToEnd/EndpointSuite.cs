@@ -54,35 +54,13 @@ internal sealed partial class EndpointSuite : IAsyncDisposable
             return 2;
         }
 
-        using var cts = new CancellationTokenSource(s_budget);
-        void Stop(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            cts.Cancel();
-        }
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        await using var suite = new EndpointSuite(options, cts.Token);
-        try
-        {
-            var markdown = await suite.RunAllAsync().ConfigureAwait(false);
-            Console.Write(markdown);
-            if (options.Out is { } path)
-            {
-                await File.WriteAllTextAsync(path, markdown, CancellationToken.None).ConfigureAwait(false);
-            }
-            return 0;
-        }
-        catch (OperationCanceledException) when (cts.IsCancellationRequested)
-        {
-            await Console.Error.WriteLineAsync($"endpoints: stopped (budget of {s_budget.TotalMinutes:F0} min or a signal)").ConfigureAwait(false);
-            return 130;
-        }
-        catch (Exception e)
-        {
-            await Console.Error.WriteLineAsync($"endpoints: failed after {suite._clock.Elapsed.TotalSeconds:F0} s: {e}").ConfigureAwait(false);
-            return 1;
-        }
+        return await SuiteRunner.RunAsync("endpoints", s_budget, options.Out, ct => new EndpointSuite(options, ct), s => s.RunAllAsync(), ReportFailureAsync)
+            .ConfigureAwait(false);
+    }
+
+    private static async Task ReportFailureAsync(EndpointSuite s, Exception e)
+    {
+        await Console.Error.WriteLineAsync($"endpoints: failed after {s._clock.Elapsed.TotalSeconds:F0} s: {e}").ConfigureAwait(false);
     }
 
     private async Task<string> RunAllAsync()

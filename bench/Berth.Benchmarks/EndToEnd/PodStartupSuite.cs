@@ -82,38 +82,16 @@ internal sealed class PodStartupSuite : IAsyncDisposable
             return 2;
         }
 
-        using var cts = new CancellationTokenSource(s_budget);
-        void Stop(PosixSignalContext context)
+        return await SuiteRunner.RunAsync("pods", s_budget, options.Out, ct => new PodStartupSuite(options, count, ct), s => s.RunAllAsync(), ReportFailureAsync)
+            .ConfigureAwait(false);
+    }
+
+    private static async Task ReportFailureAsync(PodStartupSuite s, Exception e)
+    {
+        await Console.Error.WriteLineAsync($"pods: failed after {s._clock.Elapsed.TotalSeconds:F0} s: {e}").ConfigureAwait(false);
+        if (s._server is { } server)
         {
-            context.Cancel = true;
-            cts.Cancel();
-        }
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        await using var suite = new PodStartupSuite(options, count, cts.Token);
-        try
-        {
-            var markdown = await suite.RunAllAsync().ConfigureAwait(false);
-            Console.Write(markdown);
-            if (options.Out is { } path)
-            {
-                await File.WriteAllTextAsync(path, markdown, CancellationToken.None).ConfigureAwait(false);
-            }
-            return 0;
-        }
-        catch (OperationCanceledException) when (cts.IsCancellationRequested)
-        {
-            await Console.Error.WriteLineAsync($"pods: stopped (budget of {s_budget.TotalSeconds:F0} s or a signal)").ConfigureAwait(false);
-            return 130;
-        }
-        catch (Exception e)
-        {
-            await Console.Error.WriteLineAsync($"pods: failed after {suite._clock.Elapsed.TotalSeconds:F0} s: {e}").ConfigureAwait(false);
-            if (suite._server is { } server)
-            {
-                await Console.Error.WriteLineAsync($"--- output of server {server.Pid} (last 8 KiB) ---\n{ProcFacts.Tail(server.Output, 8192)}").ConfigureAwait(false);
-            }
-            return 1;
+            await Console.Error.WriteLineAsync($"--- output of server {server.Pid} (last 8 KiB) ---\n{ProcFacts.Tail(server.Output, 8192)}").ConfigureAwait(false);
         }
     }
 
