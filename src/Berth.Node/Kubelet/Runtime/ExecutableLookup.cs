@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using Berth.Node.Kubelet.Runtime.Native;
+using Berth.Node.Native;
 
 namespace Berth.Node.Kubelet.Runtime;
 

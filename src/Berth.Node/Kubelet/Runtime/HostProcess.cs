@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using Berth.Node.Kubelet.Runtime.Native;
+using Berth.Node.Native;
 using Microsoft.Win32.SafeHandles;
 
 namespace Berth.Node.Kubelet.Runtime;

@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using Berth.Node.Kubelet.Runtime.Native;
+using Berth.Node.Native;
 
 namespace Berth.Node.Kubelet.Runtime;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Berth.Node.Kubelet.Runtime.Native;
+using Berth.Node.Native;
 
 namespace Berth.Node.Kubelet.Runtime;
 

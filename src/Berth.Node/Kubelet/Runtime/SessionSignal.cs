@@ -1,4 +1,5 @@
 using Berth.Node.Kubelet.Runtime.Native;
+using Berth.Node.Native;
 
 namespace Berth.Node.Kubelet.Runtime;
 

@@ -3,6 +3,7 @@ using System.Runtime.Versioning;
 using System.Text.RegularExpressions;
 using Berth.Node.Kubelet.Runtime;
 using Berth.Node.Kubelet.Runtime.Native;
+using Berth.Node.Native;
 using static Berth.Node.Tests.Kubelet.Runtime.RuntimeTestProcesses;
 
 namespace Berth.Node.Tests.Kubelet.Runtime;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Berth.Node.Kubelet.Runtime;
 using Berth.Node.Kubelet.Runtime.Native;
+using Berth.Node.Native;
 
 namespace Berth.Node.Tests.Kubelet.Runtime;
 

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Berth.Node.Native;
 
 namespace Berth.Node.Kubelet.Runtime.Native;
 

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Berth.Node.Native;
 using Microsoft.Win32.SafeHandles;
 
 namespace Berth.Node.Kubelet.Runtime.Native;

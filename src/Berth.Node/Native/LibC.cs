@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Berth.Node.Kubelet.Runtime.Native;
+namespace Berth.Node.Native;
 
 // glibc on x86_64 only (PlatformGuard checks before anything here runs): the opaque posix_spawn types are
 // allocated oversized as raw memory, and epoll_event is the packed 12-byte x86_64 layout.
