@@ -30,6 +30,9 @@ public sealed class NodeAgentOptions
     /// </summary>
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(40);
 
+    /// <summary>The service proxy (kube-proxy) of this node; null runs none (--proxy-mode none).</summary>
+    public Proxy.ProxyOptions? Proxy { get; init; } = new();
+
     public Action<string> Log { get; init; } = Console.WriteLine;
 
     public TimeProvider Time { get; init; } = TimeProvider.System;

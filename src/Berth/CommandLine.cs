@@ -11,6 +11,7 @@ using Berth.Client;
 using Berth.Controllers;
 using Berth.Controllers.NodeLifecycle;
 using Berth.Node;
+using Berth.Node.Proxy;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -27,16 +28,20 @@ internal static class CommandLine
                        [--node-monitor-grace-period DURATION] [--node-monitor-period DURATION]
                        [--default-not-ready-toleration-seconds N]
                        [--default-unreachable-toleration-seconds N] [--node-lease-duration DURATION]
-                       [--endpoint-updates-batch-period DURATION]
+                       [--endpoint-updates-batch-period DURATION] [PROXY FLAGS]
               Runs the Kubernetes API server, the controllers (scheduler, ReplicaSet, Deployment, garbage collector,
               node IPAM, node lifecycle, taint eviction, pod GC, EndpointSlice, Endpoints, EndpointSlice mirroring,
               Service diagnosis), and a node agent that runs the pods bound to this
               node as local processes. Writes DIR/kubeconfig (TLS + bearer token) and
               DIR/node-token (for berth agent) once it listens.
           berth agent --server URL --token TOKEN --node-name NAME [--data-dir DIR] [--node-ip IP] [--kubelet-port N]
-                      [--certificate-authority FILE] [--node-lease-duration DURATION]
+                      [--certificate-authority FILE] [--node-lease-duration DURATION] [PROXY FLAGS]
               Runs a node agent alone against a remote API server. TOKEN is the server's DIR/node-token
               (K10<CA hash>::secret, which also pins the server's CA) or its plain token with --certificate-authority.
+          PROXY FLAGS (the node's service proxy, both commands):
+                      [--proxy-mode userspace|none] [--nodeport-addresses IP|CIDR,...] [--metrics-bind-address IP:PORT]
+                      [--proxy-drain-timeout DURATION] [--udp-idle-timeout DURATION]
+                      [--proxy-min-sync-period DURATION] [--proxy-sync-period DURATION]
           berth version
           berth help
 
@@ -48,7 +53,11 @@ internal static class CommandLine
           (a node silent that long is Unknown and tainted unreachable), --node-monitor-period 5s (how often nodes
           are checked), --default-not-ready-toleration-seconds 30 and
           --default-unreachable-toleration-seconds 30 (upstream: 300; then its pods are evicted and replaced),
-          --endpoint-updates-batch-period 0 (as upstream; e.g. 10ms makes pod changes within it one write per Service).
+          --endpoint-updates-batch-period 0 (as upstream; e.g. 10ms makes pod changes within it one write per Service),
+          --proxy-mode userspace (none: this node proxies nothing, e.g. a second agent on the same host),
+          --nodeport-addresses the node IP, --metrics-bind-address 127.0.0.1:10249 (port 0 = any free port),
+          --proxy-drain-timeout 1h (connections to a removed endpoint are closed after it; 0 = never),
+          --udp-idle-timeout 30s, --proxy-min-sync-period 0, --proxy-sync-period 30s.
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -283,6 +292,14 @@ internal static class CommandLine
         private string _ip = "127.0.0.1";
         private int _kubeletPort = 10250;
         private TimeSpan _leaseDuration = TimeSpan.FromSeconds(40);
+        private bool _proxy = true;
+        private readonly ProxyOptions _proxyDefaults = new();
+        private IReadOnlyList<string>? _nodePortAddresses;
+        private IPEndPoint? _metricsAddress;
+        private TimeSpan? _drainTimeout;
+        private TimeSpan? _udpIdleTimeout;
+        private TimeSpan? _minSyncPeriod;
+        private TimeSpan? _syncPeriod;
 
         public bool TryParse(string[] args, ref int i)
         {
@@ -301,6 +318,33 @@ internal static class CommandLine
                 case "--node-lease-duration":
                     _leaseDuration = Duration(args, ref i);
                     return true;
+                case "--proxy-mode":
+                    _proxy = Value(args, ref i) switch
+                    {
+                        "userspace" => true,
+                        "none" => false,
+                        var other => throw new UsageException($"--proxy-mode must be userspace or none, not \"{other}\""),
+                    };
+                    return true;
+                case "--nodeport-addresses":
+                    _nodePortAddresses = NodePortAddresses(args, ref i);
+                    return true;
+                case "--metrics-bind-address":
+                    _metricsAddress = IPEndPoint.TryParse(Value(args, ref i), out var metrics) && args[i].Contains(':', StringComparison.Ordinal)
+                        ? metrics : throw new UsageException($"--metrics-bind-address must be IP:PORT such as 127.0.0.1:10249, not \"{args[i]}\"");
+                    return true;
+                case "--proxy-drain-timeout":
+                    _drainTimeout = Duration(args, ref i, allowZero: true);
+                    return true;
+                case "--udp-idle-timeout":
+                    _udpIdleTimeout = Duration(args, ref i);
+                    return true;
+                case "--proxy-min-sync-period":
+                    _minSyncPeriod = Duration(args, ref i, allowZero: true);
+                    return true;
+                case "--proxy-sync-period":
+                    _syncPeriod = Duration(args, ref i);
+                    return true;
                 default:
                     return false;
             }
@@ -314,10 +358,35 @@ internal static class CommandLine
             NodeIP = _ip,
             KubeletPort = _kubeletPort,
             LeaseDuration = _leaseDuration,
+            Proxy = !_proxy ? null : new ProxyOptions
+            {
+                NodePortAddresses = _nodePortAddresses ?? [],
+                MetricsAddress = _metricsAddress ?? _proxyDefaults.MetricsAddress,
+                DrainTimeout = _drainTimeout ?? _proxyDefaults.DrainTimeout,
+                UdpIdleTimeout = _udpIdleTimeout ?? _proxyDefaults.UdpIdleTimeout,
+                MinSyncPeriod = _minSyncPeriod ?? _proxyDefaults.MinSyncPeriod,
+                SyncPeriod = _syncPeriod ?? _proxyDefaults.SyncPeriod,
+                Log = line => Log("proxy: " + line),
+            },
             Token = token,
             DataDir = dataDir,
             Log = Log,
         };
+    }
+
+    /// <summary>--nodeport-addresses: a comma-separated list of IP addresses and CIDRs.</summary>
+    private static IReadOnlyList<string> NodePortAddresses(string[] args, ref int i)
+    {
+        var value = Value(args, ref i);
+        var entries = value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        foreach (var entry in entries)
+        {
+            if (!IPAddress.TryParse(entry, out _) && !IPNetwork.TryParse(entry, out _))
+            {
+                throw new UsageException($"--nodeport-addresses takes IP addresses and CIDRs separated by commas; \"{entry}\" is neither");
+            }
+        }
+        return entries.Length > 0 ? entries : throw new UsageException("--nodeport-addresses needs at least one IP address or CIDR");
     }
 
     private static int Version()
@@ -335,7 +404,6 @@ internal static class CommandLine
         return args[++i];
     }
 
-    /// <summary>A Go-style duration as upstream's flags take it: 1h, 30m, 90s, 1h30m.</summary>
     /// <summary>A Go-style duration such as 1h, 30m, 90s, 1m30s or 10ms; zero only where <paramref name="allowZero"/>.</summary>
     private static TimeSpan Duration(string[] args, ref int i, bool allowZero = false)
     {

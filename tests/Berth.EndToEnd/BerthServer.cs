@@ -58,7 +58,7 @@ public sealed partial class BerthServer : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "server", "--data-dir", dataDir, "--api-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--kubelet-port", "0" }.Concat(extraArgs))
+        foreach (var arg in new[] { "server", "--data-dir", dataDir, "--api-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--kubelet-port", "0" }.Concat(AddressingArgs(dataDir, extraArgs)).Concat(extraArgs))
         {
             psi.ArgumentList.Add(arg);
         }
@@ -90,6 +90,41 @@ public sealed partial class BerthServer : IAsyncDisposable
         }
         server.Url = await server._ready.Task.ConfigureAwait(false);
         return server;
+    }
+
+    private static int s_nextBlock = Random.Shared.Next(0, 60);
+
+    /// <summary>
+    /// Every node agent runs a service proxy that listens on its cluster's ClusterIPs and load-balancer addresses, so
+    /// servers running side by side (parallel tests, other test runs) each get their own /16 for both, unless the
+    /// test chooses: 127.N.0.0/17 for ClusterIPs and 127.N.128.0/17 for load balancers, N in 20-79 (clear of the
+    /// defaults 127.96 and 127.100, node addresses in 127.0, and the cluster CIDRs of <see cref="NodeAgentCluster"/>).
+    /// The block is kept in the data dir, so a server restarted on it keeps its addresses. The proxy's metrics listen
+    /// on a free port.
+    /// </summary>
+    private static IEnumerable<string> AddressingArgs(string dataDir, string[] extraArgs)
+    {
+        if (!extraArgs.Contains("--service-cidr"))
+        {
+            var file = Path.Combine(dataDir, "e2e-address-block");
+            if (!File.Exists(file))
+            {
+                File.WriteAllText(file, (20 + (Interlocked.Increment(ref s_nextBlock) % 60)).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+            var n = File.ReadAllText(file).Trim();
+            yield return "--service-cidr";
+            yield return $"127.{n}.0.0/17";
+            if (!extraArgs.Contains("--load-balancer-pool"))
+            {
+                yield return "--load-balancer-pool";
+                yield return $"127.{n}.128.0/17";
+            }
+        }
+        if (!extraArgs.Contains("--metrics-bind-address"))
+        {
+            yield return "--metrics-bind-address";
+            yield return "127.0.0.1:0";
+        }
     }
 
     private void OnLine(string? line)

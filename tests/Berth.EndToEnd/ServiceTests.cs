@@ -15,14 +15,14 @@ namespace Berth.EndToEnd;
 /// the static band 127.96.0.100-199 and nodePorts from 30010-30059, which dynamic allocation leaves alone while the
 /// upper bands have room (KEP-3070, KEP-3668).
 /// </remarks>
-public sealed class ServiceTests : IClassFixture<ServerFixture>
+public sealed class ServiceTests : IClassFixture<DefaultAddressingServerFixture>
 {
     private const string ServiceCidr = "127.96.0.0/16";
     private const string LoadBalancerPool = "127.100.0.0/16";
 
     private readonly BerthServer _server;
 
-    public ServiceTests(ServerFixture fixture) => _server = fixture.Server;
+    public ServiceTests(DefaultAddressingServerFixture fixture) => _server = fixture.Server;
 
     [Fact]
     public async Task KubectlCreateService_EachType_ShowsAllocatedColumns()
