@@ -1,4 +1,4 @@
-namespace Berth.Controllers.Framework;
+namespace Berth.Api.Selectors;
 
 /// <summary>Label and annotation maps compared as upstream's apiequality.Semantic.DeepEqual compares them.</summary>
 public static class StringMaps

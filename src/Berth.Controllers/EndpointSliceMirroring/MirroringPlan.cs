@@ -1,3 +1,4 @@
+using Berth.Api.Selectors;
 using Berth.Api.Models;
 using Berth.Controllers.ServiceEndpoints;
 using Berth.Controllers.EndpointSlices;

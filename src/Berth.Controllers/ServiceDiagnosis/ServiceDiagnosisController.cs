@@ -1,3 +1,4 @@
+using Berth.Api.Selectors;
 using System.Text.Json.Nodes;
 using Berth.Api.Models;
 using Berth.Api.Serialization;

@@ -1,3 +1,4 @@
+using Berth.Api.Selectors;
 using Berth.Api.Models;
 using Berth.Api.Serialization;
 using Berth.Api.Services;

@@ -1,3 +1,4 @@
+using Berth.Api.Selectors;
 using System.Globalization;
 using Berth.Api.Models;
 using Berth.Client;
