@@ -120,9 +120,10 @@ internal sealed class BoundedFrequencyRunner
     {
         lock (_lock)
         {
-            // This run serves every request made so far; one made while it runs asks for another.
+            // This run serves every request made so far, and their wake-up; one made while it runs asks for another.
             _requested = false;
             _retryAt = null;
+            _wake.Reader.TryRead(out _);
         }
         _run();
         var end = _time.GetTimestamp();

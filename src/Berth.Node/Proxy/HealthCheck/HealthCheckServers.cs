@@ -98,10 +98,7 @@ internal sealed class HealthCheckServers : IAsyncDisposable
             closing = [.. _instances.Values];
             _instances.Clear();
         }
-        foreach (var instance in closing)
-        {
-            await instance.CloseAsync().ConfigureAwait(false);
-        }
+        await Task.WhenAll(closing.Select(i => i.CloseAsync())).ConfigureAwait(false);
     }
 
     /// <summary>Listens on every address; the error text when one fails.</summary>
@@ -125,7 +122,7 @@ internal sealed class HealthCheckServers : IAsyncDisposable
     {
         foreach (var instance in instances)
         {
-            // Closing the listening sockets is immediate; the accept loops wind down on their own.
+            // The listening sockets close before CloseAsync returns; the accept loops wind down on their own.
             _ = instance.CloseAsync();
         }
     }
@@ -152,12 +149,7 @@ internal sealed class HealthCheckServers : IAsyncDisposable
         // Read by the request handlers while Sync replaces it.
         public volatile Status Status = status;
 
-        public async Task CloseAsync()
-        {
-            foreach (var server in Servers)
-            {
-                await server.DisposeAsync().ConfigureAwait(false);
-            }
-        }
+        /// <summary>Closes every listening socket before returning; the task completes when their accept loops have ended.</summary>
+        public Task CloseAsync() => Task.WhenAll(Servers.Select(s => s.DisposeAsync().AsTask()));
     }
 }

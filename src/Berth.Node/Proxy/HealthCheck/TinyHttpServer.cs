@@ -65,8 +65,9 @@ internal sealed class TinyHttpServer : IAsyncDisposable
         {
             return;
         }
-        await _stop.CancelAsync().ConfigureAwait(false);
+        // Synchronous up to here, so the port is free (and refuses connections) as soon as this returns its task.
         _listener.Dispose();
+        _stop.Cancel();
         await _acceptLoop.ConfigureAwait(false);
         _stop.Dispose();
     }
