@@ -5,6 +5,7 @@ using Berth.Client;
 using Berth.Node.Kubelet;
 using Berth.Node.Kubelet.Probes;
 using Berth.Node.Kubelet.Runtime;
+using Berth.Node.Proxy;
 using KubeNode = Berth.Api.Models.Node;
 
 namespace Berth.Node;
@@ -29,6 +30,7 @@ public sealed class NodeAgent : IAsyncDisposable
     private KubeletServer? _server;
     private KubeletContext? _context;
     private Prober? _prober;
+    private ServiceProxy? _proxy;
 
     private NodeAgent(NodeAgentOptions options)
     {
@@ -39,6 +41,9 @@ public sealed class NodeAgent : IAsyncDisposable
 
     /// <summary>The port the kubelet API listens on.</summary>
     public int KubeletPort => _server?.Port ?? 0;
+
+    /// <summary>This node's service proxy, unless it runs none.</summary>
+    public ServiceProxy? Proxy => _proxy;
 
     /// <summary>Starts the agent; returns once the Node is registered and pods are being run.</summary>
     public static async Task<NodeAgent> StartAsync(NodeAgentOptions options, CancellationToken ct = default)
@@ -77,6 +82,10 @@ public sealed class NodeAgent : IAsyncDisposable
         var node = await RegisterAsync(ct).ConfigureAwait(false);
         var podCidr = await WaitForPodCidrAsync(node, ct).ConfigureAwait(false);
         log($"agent: node {o.NodeName} registered (pod CIDR {podCidr}, kubelet port {_server.Port})");
+        if (o.Proxy is { } proxyOptions)
+        {
+            _proxy = await ServiceProxy.StartAsync(o.Client, o.NodeName, o.NodeIP, proxyOptions, ct).ConfigureAwait(false);
+        }
 
         _services = new Informer<Service>(o.Client, log: line => log("agent: services: " + line));
         await _services.StartAsync(_stop.Token).ConfigureAwait(false);
@@ -92,6 +101,7 @@ public sealed class NodeAgent : IAsyncDisposable
             Prober = _prober,
             Addresses = new PodAddresses(Path.Combine(o.DataDir, "pod-ips"), podCidr),
             Services = () => [.. _services.List()],
+            WaitUntilUnrouted = _proxy is null ? null : _proxy.WaitUntilUnroutedAsync,
             Allocatable = node.Status?.Allocatable ?? NodeInfo.Capacity(),
             Time = o.Time,
             Log = log,
@@ -319,6 +329,11 @@ public sealed class NodeAgent : IAsyncDisposable
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(_workers.Values.Select(w => w.DisposeAsync().AsTask())).ConfigureAwait(false);
+        // The proxy goes after the pods: their connections drain while they stop.
+        if (_proxy is not null)
+        {
+            await _proxy.DisposeAsync().ConfigureAwait(false);
+        }
         foreach (var loop in _loops)
         {
             await loop.ConfigureAwait(false);

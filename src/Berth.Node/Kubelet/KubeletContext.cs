@@ -31,6 +31,12 @@ internal sealed class KubeletContext
     /// <summary>The node's allocatable cpu, memory and ephemeral-storage, for resourceFieldRef without limits.</summary>
     public required IReadOnlyDictionary<string, string> Allocatable { get; init; }
 
+    /// <summary>
+    /// Completes once this node's proxy no longer sends new connections to the pod IP, or after the time given:
+    /// a deleted pod is taken out of the proxy before its processes are signalled. Null without a proxy.
+    /// </summary>
+    public Func<string, TimeSpan, Task>? WaitUntilUnrouted { get; init; }
+
     public required TimeProvider Time { get; init; }
 
     public required Action<string> Log { get; init; }

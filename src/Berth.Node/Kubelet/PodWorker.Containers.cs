@@ -11,6 +11,9 @@ internal sealed partial class PodWorker
     // Upstream minimumGracePeriodInSeconds: containers always get a short window before SIGKILL.
     private static readonly TimeSpan s_minimumGrace = TimeSpan.FromSeconds(2);
 
+    // Longest a deleted pod waits for this node's proxy to stop choosing it before its processes are signalled.
+    private static readonly TimeSpan s_unrouteWait = TimeSpan.FromSeconds(2);
+
     public string LogRoot => _ctx.LogRoot;
 
     /// <summary>An exec'd process belongs to its container: it is ended when the container stops.</summary>

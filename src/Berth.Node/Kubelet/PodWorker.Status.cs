@@ -152,6 +152,12 @@ internal sealed partial class PodWorker
     private async Task TerminateAsync()
     {
         var grace = _removed ? s_minimumGrace : GracePeriod();
+        if (!_removed && _podIP is not null && _ctx.WaitUntilUnrouted is { } unrouted)
+        {
+            // Out of the proxy first, then SIGTERM: no new connection reaches a process that is shutting down. The
+            // EndpointSlice change takes milliseconds; the cap keeps a stuck control plane from delaying the stop.
+            await unrouted(_podIP, s_unrouteWait < grace / 2 ? s_unrouteWait : grace / 2).ConfigureAwait(false);
+        }
         await StopAllAsync(grace, _removed ? "the pod was removed" : "the pod was deleted").ConfigureAwait(false);
         if (!_removed)
         {
