@@ -51,6 +51,9 @@ internal sealed unsafe partial class TcpLoop
     private FrozenDictionary<ServicePortName, FrozenSet<IPEndPoint>>? _present;
     private volatile bool _stopping;
 
+    // Held for the moment the process runs out of descriptors (see RefuseWithSpare).
+    private int _spare;
+
     public TcpLoop(TcpProxy proxy, ProxyOptions options, int index)
     {
         _proxy = proxy;
@@ -68,6 +71,7 @@ internal sealed unsafe partial class TcpLoop
         }
         LibC.EpollEvent wake = new() { Events = LibC.EpollIn, Data = TagCommand };
         LibC.EpollCtl(_epoll, LibC.EpollCtlAdd, _wake, &wake);
+        _spare = LibC.Open("/dev/null", LibC.ORdOnly | LibC.OCloExec);
         _scratch = (byte*)NativeMemory.Alloc(ScratchSize);
         _thread = new Thread(Run) { IsBackground = true, Name = $"berth-tcp-{index}" };
     }
@@ -210,6 +214,10 @@ internal sealed unsafe partial class TcpLoop
             }
             LibC.Close(_epoll);
             LibC.Close(_wake);
+            if (_spare >= 0)
+            {
+                LibC.Close(_spare);
+            }
             NativeMemory.Free(_scratch);
         }
     }
@@ -259,12 +267,32 @@ internal sealed unsafe partial class TcpLoop
                 {
                     continue;
                 }
+                if (error is LibC.EMFILE or LibC.ENFILE && _spare >= 0)
+                {
+                    RefuseWithSpare(listener);
+                    continue;
+                }
 
                 // EAGAIN: another loop took it; EINVAL: Apply just stopped the listener.
                 return;
             }
             Admit(listener.Binding, fd, peer);
         }
+    }
+
+    // Out of descriptors, the waiting connection would keep the level-triggered listener ready and the loop spinning:
+    // the spare descriptor is given up to accept it and reset it (the client sees a refusal), then taken back.
+    private void RefuseWithSpare(TcpFrontendListener listener)
+    {
+        LibC.Close(_spare);
+        int fd = LibC.Accept4(listener.Fd, null, null, LibC.SockCloExec);
+        if (fd >= 0)
+        {
+            Interlocked.Increment(ref listener.Binding.Program.Stats.Refused);
+            Reset(fd);
+            LibC.Close(fd);
+        }
+        _spare = LibC.Open("/dev/null", LibC.ORdOnly | LibC.OCloExec);
     }
 
     private void Admit(ListenerBinding binding, int fd, in LibC.SockAddr peer)

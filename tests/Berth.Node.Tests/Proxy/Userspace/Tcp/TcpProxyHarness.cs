@@ -24,25 +24,29 @@ internal static class TcpNet
     public static IPAddress Address(int subnet, int host) => new([127, 77, (byte)subnet, (byte)host]);
 
     /// <summary>A port nobody on 127.0.0.1 uses right now; on a 127.77 address of our own it is free too.</summary>
-    public static int FreePort()
+    public static int FreePort(IPAddress? on = null)
     {
-        using Socket socket = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        on ??= IPAddress.Loopback;
+        using Socket socket = new(on.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(on, 0));
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 
-    public static Frontend Frontend(IPAddress address, FrontendKind kind = FrontendKind.ClusterIP) => new(address, FreePort(), TransportProtocol.Tcp, kind);
+    public static Frontend Frontend(IPAddress address, FrontendKind kind = FrontendKind.ClusterIP) =>
+        new(address, FreePort(address.AddressFamily == AddressFamily.InterNetworkV6 ? address : null), TransportProtocol.Tcp, kind);
 
-    public static RouteProgram Program(string name, Frontend[] frontends, EndpointInfo[] endpoints, ImmutableArray<IPNetwork> sourceRanges = default) =>
-        Program(name, frontends, endpoints, endpoints, sourceRanges);
+    public static RouteProgram Program(string name, Frontend[] frontends, EndpointInfo[] endpoints, ImmutableArray<IPNetwork> sourceRanges = default, TimeSpan? affinity = null) =>
+        Program(name, frontends, endpoints, endpoints, sourceRanges, affinity);
 
-    public static RouteProgram Program(string name, Frontend[] frontends, EndpointInfo[] usable, EndpointInfo[] all, ImmutableArray<IPNetwork> sourceRanges = default)
+    public static RouteProgram Program(
+        string name, Frontend[] frontends, EndpointInfo[] usable, EndpointInfo[] all, ImmutableArray<IPNetwork> sourceRanges = default, TimeSpan? affinity = null)
     {
         ServicePortInfo service = new()
         {
             Name = new ServicePortName("default", name, "http", TransportProtocol.Tcp),
             Port = frontends.Length > 0 ? frontends[0].Port : 80,
             LoadBalancerSourceRanges = sourceRanges.IsDefault ? [] : sourceRanges,
+            AffinityTimeout = affinity,
         };
         ServiceRoute route = new()
         {
@@ -82,7 +86,7 @@ internal static class TcpNet
 
     public static async Task<Socket> ConnectAsync(Frontend frontend, IPAddress? from = null)
     {
-        Socket socket = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        Socket socket = new(frontend.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         if (from is not null)
         {
             socket.Bind(new IPEndPoint(from, 0));
@@ -179,7 +183,7 @@ internal sealed class TestBackend : IAsyncDisposable
     public TestBackend(IPAddress address, Func<Socket, Task> handler, int port = 0)
     {
         _handler = handler;
-        _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        _listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         _listener.Bind(new IPEndPoint(address, port));
         _listener.Listen(128);
         EndPoint = (IPEndPoint)_listener.LocalEndPoint!;

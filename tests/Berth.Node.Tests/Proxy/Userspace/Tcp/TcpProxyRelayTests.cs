@@ -36,6 +36,20 @@ public sealed class TcpProxyRelayTests
     }
 
     [Fact]
+    public async Task Apply_IPv6_RelaysAndKeepsTheClientAddress()
+    {
+        await using TestBackend backend = new(IPAddress.IPv6Loopback, TestBackend.Reply("v6"));
+        Frontend frontend = Frontend(IPAddress.IPv6Loopback);
+        await using TcpProxy proxy = new(Options());
+        Assert.Empty(proxy.Apply([Program("v6", [frontend], [backend.Endpoint])]));
+
+        Assert.Equal("v6:ping\n", await AskAsync(frontend, from: IPAddress.IPv6Loopback));
+
+        Assert.True(backend.Peers.TryDequeue(out IPEndPoint? peer));
+        Assert.Equal(IPAddress.IPv6Loopback, peer.Address);
+    }
+
+    [Fact]
     public async Task Apply_TwoEndpoints_RoundRobin()
     {
         await using TestBackend a = new(Address(2, 10), TestBackend.Reply("a"));
@@ -53,6 +67,26 @@ public sealed class TcpProxyRelayTests
         Assert.Equal(2, answers.Count(answer => answer == "a:ping\n"));
         Assert.Equal(2, answers.Count(answer => answer == "b:ping\n"));
         Assert.NotEqual(answers[0], answers[1]);
+    }
+
+    [Fact]
+    public async Task Connect_ClientIPAffinity_OneEndpointAndHitsCounted()
+    {
+        await using TestBackend a = new(Address(13, 10), TestBackend.Reply("a"));
+        await using TestBackend b = new(Address(13, 11), TestBackend.Reply("b"));
+        Frontend frontend = Frontend(Address(13, 1));
+        RouteProgram program = Program("sticky", [frontend], [a.Endpoint, b.Endpoint], affinity: TimeSpan.FromMinutes(10));
+        await using TcpProxy proxy = new(Options());
+        proxy.Apply([program]);
+
+        List<string> answers = [];
+        for (int i = 0; i < 4; i++)
+        {
+            answers.Add(await AskAsync(frontend, from: Address(13, 9)));
+        }
+
+        Assert.Single(answers.Distinct());
+        Assert.Equal(3, program.Stats.AffinityHits);
     }
 
     [Fact]
