@@ -76,6 +76,9 @@ internal sealed class BoundedFrequencyRunner
         }
         while (!ct.IsCancellationRequested)
         {
+            // A request writes its state before its wake-up, so the state read next includes every request whose
+            // wake-up this takes; one made after leaves its wake-up for the wait below.
+            _wake.Reader.TryRead(out _);
             var now = _time.GetTimestamp();
             var due = Due();
             if (due <= now)
@@ -88,7 +91,6 @@ internal sealed class BoundedFrequencyRunner
             var delay = Task.Delay(_time.GetElapsedTime(now, due), _time, wait.Token);
             await Task.WhenAny(woken, delay).ConfigureAwait(false);
             await wait.CancelAsync().ConfigureAwait(false);
-            _wake.Reader.TryRead(out _);
         }
     }
 
@@ -120,10 +122,9 @@ internal sealed class BoundedFrequencyRunner
     {
         lock (_lock)
         {
-            // This run serves every request made so far, and their wake-up; one made while it runs asks for another.
+            // This run serves every request made so far; one made while it runs asks for another.
             _requested = false;
             _retryAt = null;
-            _wake.Reader.TryRead(out _);
         }
         _run();
         var end = _time.GetTimestamp();
