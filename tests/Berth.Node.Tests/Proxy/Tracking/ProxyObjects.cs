@@ -93,6 +93,9 @@ internal static class ProxyObjects
     public static string Describe(EndpointInfo e) =>
         $"{e} local={e.IsLocal} ready={e.Ready} serving={e.Serving} terminating={e.Terminating}";
 
+    /// <summary>Service port names in upstream's string form, sorted: ServicePortName has no order of its own.</summary>
+    public static string[] Names(IEnumerable<ServicePortName> names) => [.. names.Select(n => n.ToString()).Order(StringComparer.Ordinal)];
+
     public static ImmutableDictionary<string, string> Labels(params (string Key, string Value)[] labels) =>
         labels.ToImmutableDictionary(l => l.Key, l => l.Value);
 }
