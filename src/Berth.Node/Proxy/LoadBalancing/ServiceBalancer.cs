@@ -37,7 +37,7 @@ internal sealed class ServiceBalancer
         }
         else
         {
-            // Every sync passes here: the periodic sweep that bounds the table between connections.
+            // Expired entries go at every reconfiguration too, besides lookups and the table's own periodic sweep.
             affinity?.Sweep();
         }
         if (affinity != current.Affinity || service.Algorithm != current.Algorithm)

@@ -291,6 +291,33 @@ public class ServiceBalancerTests
         Assert.Equal(1, balancer.Pick(endpoints, s_clientA, 0, out _));
     }
 
+    [Theory]
+    [MemberData(nameof(Algorithms))]
+    public void Pick_DoesNotAllocate(BalancingAlgorithm algorithm)
+    {
+        var balancer = Balancer(algorithm, TimeSpan.FromSeconds(10));
+        var endpoints = Endpoints(8);
+        var sticky = IPAddress.Parse("::ffff:127.0.0.12");
+        balancer.Connected(endpoints[3], s_clientA);
+        balancer.Connected(endpoints[5], sticky);
+        Exercise();
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        Exercise();
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+
+        void Exercise()
+        {
+            for (var n = 0; n < 1000; n++)
+            {
+                balancer.Pick(endpoints, s_clientA, 0, out _);
+                balancer.Pick(endpoints, s_clientB, 0b1010, out _);
+                balancer.Pick(endpoints, sticky, 0, out _);
+            }
+        }
+    }
+
     private static ServiceBalancer Balancer(BalancingAlgorithm algorithm, TimeSpan? affinity = null, TimeProvider? time = null)
     {
         var balancer = new ServiceBalancer(time ?? new FakeTimeProvider());
