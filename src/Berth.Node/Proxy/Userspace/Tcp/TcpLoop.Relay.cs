@@ -384,7 +384,8 @@ internal sealed unsafe partial class TcpLoop
             Failed(c, upstreamFailed: !up);
             return;
         }
-        if (!up && CanReplay(c))
+        // An endpoint's FIN after the client's was passed on is the end of the conversation, not a failure.
+        if (!up && !c.Up.Shut && CanReplay(c))
         {
             ReplayElsewhere(c);
             return;

@@ -235,6 +235,28 @@ public sealed class TcpProxyRelayTests
     }
 
     [Fact]
+    public async Task Replay_EndpointClosesAfterTheClientFinished_NotReplayed()
+    {
+        // Connect, send nothing, shut down: the endpoint's silent close answers that; it is no failure to replay.
+        await using TestBackend silent = new(Address(14, 10), TestBackend.Vanish(reset: false));
+        await using TestBackend other = new(Address(14, 11), TestBackend.Reply("other"));
+        Frontend frontend = Frontend(Address(14, 1));
+        RouteProgram program = Program("silent", [frontend], [silent.Endpoint, other.Endpoint]);
+        await using TcpProxy proxy = new(Options());
+        proxy.Apply([program]);
+
+        using Socket client = await ConnectAsync(frontend);
+        client.Shutdown(SocketShutdown.Send);
+
+        Assert.Equal("", await ReadToEndAsync(client));
+        await EventuallyAsync(() => Interlocked.Read(ref program.Stats.Active) == 0, "the connection to close");
+        Assert.Equal(0, program.Stats.Retried);
+        Assert.Equal(0, program.Stats.Refused);
+        Assert.Single(silent.Peers);
+        Assert.Empty(other.Peers);
+    }
+
+    [Fact]
     public async Task Connect_LoopbackClient_EndpointSeesTheClientAddress()
     {
         await using TestBackend backend = new(Address(10, 10), TestBackend.Reply("b"));
