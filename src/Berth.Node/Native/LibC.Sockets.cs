@@ -51,6 +51,7 @@ internal static unsafe partial class LibC
     public const uint SpliceFMove = 1;
     public const uint SpliceFNonBlock = 2;
     public const int FSetPipeSz = 1031;
+    public const int FGetPipeSz = 1032;
 
     public const int EpollCtlMod = 3;
     public const uint EpollRdHup = 0x2000;

@@ -115,6 +115,12 @@ internal struct Direction
     /// <summary>Bytes in the pipe not yet spliced to the destination.</summary>
     public int PipeBytes;
 
+    /// <summary>What the pipe holds at most: the source is read while there is room, so the pipe is a buffer.</summary>
+    public int PipeCapacity;
+
+    /// <summary>The destination took less than offered: nothing more is offered until epoll says it has room.</summary>
+    public bool DestinationFull;
+
     public long Carried;
 
     /// <summary>The source sent FIN.</summary>
@@ -123,5 +129,9 @@ internal struct Direction
     /// <summary>The FIN was passed on: shutdown(destination, SHUT_WR) done.</summary>
     public bool Shut;
 
-    public readonly bool Backlogged => PendingLength > 0 || PipeBytes > 0;
+    /// <summary>Bytes read and not yet written: the destination is watched for room.</summary>
+    public readonly bool HasOutput => PendingLength > 0 || PipeBytes > 0;
+
+    /// <summary>No room for more: the source is not read (backpressure).</summary>
+    public readonly bool Full => PendingLength > 0 || (PipeWrite >= 0 && PipeBytes >= PipeCapacity);
 }

@@ -179,7 +179,7 @@ internal sealed unsafe partial class TcpLoop
 
         // Readable (or hung up: the read sees the EOF) source of one direction, writable destination of the other.
         ref Direction from = ref upstream ? ref c.Down : ref c.Up;
-        if ((events & (LibC.EpollIn | LibC.EpollHup)) != 0 && !from.SourceEof && !from.Backlogged)
+        if ((events & (LibC.EpollIn | LibC.EpollHup)) != 0 && !from.SourceEof && !from.Full)
         {
             Pump(c, up: !upstream);
             if (c.Generation != generation || c.State != ConnectionState.Relaying)
@@ -188,7 +188,7 @@ internal sealed unsafe partial class TcpLoop
             }
         }
         ref Direction to = ref upstream ? ref c.Up : ref c.Down;
-        if ((events & LibC.EpollOut) != 0 && to.Backlogged)
+        if ((events & LibC.EpollOut) != 0 && to.HasOutput)
         {
             Flush(c, up: upstream);
         }
@@ -228,8 +228,10 @@ internal sealed unsafe partial class TcpLoop
             Keep(ref d, new ReadOnlySpan<byte>(_scratch + written, (int)(read - written)));
             UpdateInterest(c);
         }
-        else if (_spliceThreshold > 0 && d.Carried >= _spliceThreshold && !(up && c.ReplayOpen))
+        else if (read == ScratchSize && _spliceThreshold > 0 && d.Carried >= _spliceThreshold && !(up && c.ReplayOpen))
         {
+            // Only a read that filled the whole buffer says bulk (as HAProxy's splice-auto): request/response traffic
+            // past the threshold keeps copying, which costs fewer syscalls per small message than two splices.
             StartSplice(ref d);
         }
     }
@@ -293,13 +295,10 @@ internal sealed unsafe partial class TcpLoop
         int destination = up ? c.Upstream : c.Client;
         if (d.PipeBytes > 0)
         {
-            nint moved = LibC.Splice(d.PipeRead, null, destination, null, d.PipeBytes, LibC.SpliceFMove | LibC.SpliceFNonBlock);
-            if (moved < 0 && Marshal.GetLastPInvokeError() != LibC.EAGAIN)
+            if (!SpliceOut(c, up, ref d, destination))
             {
-                Failed(c, upstreamFailed: up);
                 return;
             }
-            d.PipeBytes -= (int)Math.Max(moved, 0);
         }
         else if (d.PendingLength > 0)
         {
@@ -322,7 +321,7 @@ internal sealed unsafe partial class TcpLoop
                 d.Pending = null;
             }
         }
-        if (!d.Backlogged && d.SourceEof)
+        if (!d.HasOutput && d.SourceEof)
         {
             FinishIfDone(c, up);
             return;
@@ -335,13 +334,24 @@ internal sealed unsafe partial class TcpLoop
         int* fds = stackalloc int[2];
         if (LibC.Pipe2(fds, LibC.ONonBlock | LibC.OCloExec) != 0)
         {
-            // Out of pipes (or fds): this direction keeps copying; it is not tried again.
+            // Out of pipes (or descriptors): this direction keeps copying; it is not tried again.
             d.Carried = long.MinValue;
             return;
         }
 
-        // A bigger pipe moves more per splice; refused (pipe-max-size, or the user's pipe pages), the default 64 KiB stays.
-        LibC.Fcntl(fds[1], LibC.FSetPipeSz, PipeSize);
+        // A bigger pipe moves more per splice and buffers more while the destination is slow; refused (pipe-max-size,
+        // or the user's pipe pages used up), the default 64 KiB stays.
+        int capacity = LibC.Fcntl(fds[1], LibC.FSetPipeSz, PipeSize);
+        capacity = capacity > 0 ? capacity : LibC.Fcntl(fds[1], LibC.FGetPipeSz, 0);
+        if (capacity < ScratchSize)
+        {
+            // Past fs.pipe-user-pages-soft the kernel gives new pipes a page or two: copying is faster than that.
+            LibC.Close(fds[0]);
+            LibC.Close(fds[1]);
+            d.Carried = long.MinValue;
+            return;
+        }
+        d.PipeCapacity = capacity;
         d.PipeRead = fds[0];
         d.PipeWrite = fds[1];
     }
@@ -351,7 +361,7 @@ internal sealed unsafe partial class TcpLoop
         ref Direction d = ref up ? ref c.Up : ref c.Down;
         int source = up ? c.Client : c.Upstream;
         int destination = up ? c.Upstream : c.Client;
-        nint read = LibC.Splice(source, null, d.PipeWrite, null, PipeSize, LibC.SpliceFMove | LibC.SpliceFNonBlock);
+        nint read = LibC.Splice(source, null, d.PipeWrite, null, d.PipeCapacity - d.PipeBytes, LibC.SpliceFMove | LibC.SpliceFNonBlock);
         if (read <= 0)
         {
             SourceEnded(c, up, read == 0 ? 0 : Marshal.GetLastPInvokeError());
@@ -359,17 +369,25 @@ internal sealed unsafe partial class TcpLoop
         }
         Count(c, up, read);
         d.PipeBytes += (int)read;
+        if (!d.DestinationFull && !SpliceOut(c, up, ref d, destination))
+        {
+            return;
+        }
+        UpdateInterest(c);
+    }
+
+    /// <summary>Moves the pipe's bytes to the destination; false when the connection failed (and is gone).</summary>
+    private bool SpliceOut(TcpConnection c, bool up, ref Direction d, int destination)
+    {
         nint moved = LibC.Splice(d.PipeRead, null, destination, null, d.PipeBytes, LibC.SpliceFMove | LibC.SpliceFNonBlock);
         if (moved < 0 && Marshal.GetLastPInvokeError() != LibC.EAGAIN)
         {
             Failed(c, upstreamFailed: up);
-            return;
+            return false;
         }
         d.PipeBytes -= (int)Math.Max(moved, 0);
-        if (d.PipeBytes > 0)
-        {
-            UpdateInterest(c);
-        }
+        d.DestinationFull = d.PipeBytes > 0;
+        return true;
     }
 
     /// <summary>The source's read gave EOF (error 0) or failed.</summary>
@@ -392,7 +410,7 @@ internal sealed unsafe partial class TcpLoop
         }
         ref Direction d = ref up ? ref c.Up : ref c.Down;
         d.SourceEof = true;
-        if (d.Backlogged)
+        if (d.HasOutput)
         {
             UpdateInterest(c);
             return;
@@ -519,19 +537,19 @@ internal sealed unsafe partial class TcpLoop
         uint upstream = 0;
         if (c.State == ConnectionState.Relaying)
         {
-            if (!c.Up.SourceEof && !c.Up.Backlogged)
+            if (!c.Up.SourceEof && !c.Up.Full)
             {
                 client |= LibC.EpollIn;
             }
-            if (c.Down.Backlogged)
+            if (c.Down.HasOutput)
             {
                 client |= LibC.EpollOut;
             }
-            if (!c.Down.SourceEof && !c.Down.Backlogged)
+            if (!c.Down.SourceEof && !c.Down.Full)
             {
                 upstream |= LibC.EpollIn;
             }
-            if (c.Up.Backlogged)
+            if (c.Up.HasOutput)
             {
                 upstream |= LibC.EpollOut;
             }
