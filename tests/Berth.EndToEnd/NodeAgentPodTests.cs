@@ -112,6 +112,8 @@ public sealed class NodeAgentPodTests : IClassFixture<NodeAgentFixture>
                 image: berth-testpod
                 command: ["{{{TestPod}}}", "serve", "--address", "$(POD_IP)", "--port", "8080"]
                 workingDir: {{{workDir}}}
+                # Ready means listening: without a probe the pod is Ready as soon as the process starts.
+                readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 1}
                 resources:
                   limits: {memory: 64Mi}
                 envFrom:

@@ -130,13 +130,14 @@ public sealed partial class ServiceProxy
     // Health-check ports already reported as failing, so each failure is logged once.
     private readonly HashSet<int> _healthCheckFailures = [];
 
-    /// <summary>/healthz: healthy when no sync asked for has waited longer than the sync period (upstream's rule).</summary>
+    /// <summary>/healthz: healthy unless a sync asked for has waited twice the sync period.</summary>
     private HealthCheck.ProxyHealth Health()
     {
         var last = Interlocked.Read(ref _lastSyncTicks);
         var queued = Interlocked.Read(ref _queuedSinceTicks);
         var now = _options.Time.GetUtcNow();
-        var healthy = last != 0 && (queued == 0 || now - new DateTimeOffset(queued, TimeSpan.Zero) < _options.SyncPeriod * 2);
+        // Upstream's isHealthy: healthy while starting up too; only a sync asked for and overdue is unhealthy.
+        var healthy = queued == 0 || now - new DateTimeOffset(queued, TimeSpan.Zero) < _options.SyncPeriod * 2;
         return new HealthCheck.ProxyHealth(healthy, last == 0 ? null : new DateTimeOffset(last, TimeSpan.Zero), now);
     }
 
