@@ -170,6 +170,10 @@ internal sealed partial class ProxySuite : IAsyncDisposable
             }
         }
         var wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        if (target.Id == "berth" && _relayStats is { } stats)
+        {
+            line += $"; relay counters now: {stats.Connections} connections, {stats.Refused} refused, {stats.Retried} retried";
+        }
         if (record)
         {
             target.Cores[kind].Add(target.ProxyCpu is null ? double.NaN : ((target.ProxyCpu() - proxyCpu).TotalSeconds / wall));
