@@ -22,7 +22,7 @@ internal sealed class RoutingState
     public SyncChanges Sync(ServiceChangeTracker services, EndpointsChangeTracker endpoints, NodeTopology node)
     {
         var touched = new HashSet<ServiceKey>();
-        // Routes of ports a Service no longer has must go too: remember every port it had.
+        // Routes of ports a Service no longer has must go too: remember every port it had (all routes, on a rebuild).
         var stale = new List<ServicePortName>();
         foreach (var (service, change) in services.CheckoutChanges())
         {
@@ -44,11 +44,16 @@ internal sealed class RoutingState
         // Zone labels and NodePort addresses feed every route: a different node rebuilds them all.
         var rebuildAll = _node is null || !SameNode(_node, node);
         _node = node;
-        IEnumerable<ServiceKey> rebuild = rebuildAll ? [.. _services.Keys, .. Current.Routes.Keys.Select(ServiceKey.Of).Distinct()] : touched;
+        IEnumerable<ServiceKey> rebuild = touched;
+        if (rebuildAll)
+        {
+            rebuild = _services.Keys;
+            stale.AddRange(Current.Routes.Keys);
+        }
 
         var routes = Current.Routes.ToBuilder();
         var changed = new HashSet<ServicePortName>();
-        foreach (var service in rebuild.Distinct())
+        foreach (var service in rebuild)
         {
             var ports = _services.GetValueOrDefault(service) ?? ImmutableDictionary<ServicePortName, ServicePortInfo>.Empty;
             var serviceEndpoints = _endpoints.GetValueOrDefault(service) ?? ImmutableDictionary<ServicePortName, ImmutableArray<EndpointInfo>>.Empty;
@@ -62,13 +67,6 @@ internal sealed class RoutingState
                 }
                 routes[name] = route;
                 changed.Add(name);
-            }
-            if (rebuildAll)
-            {
-                foreach (var name in Current.Routes.Keys.Where(n => ServiceKey.Of(n) == service && !ports.ContainsKey(n)))
-                {
-                    stale.Add(name);
-                }
             }
         }
         foreach (var name in stale)
