@@ -154,12 +154,10 @@ internal sealed unsafe partial class TcpLoop
     {
         if (c.State == ConnectionState.Connecting)
         {
+            // Writable without error or hang-up is a completed connect (no SO_ERROR needed to tell).
             if (upstream)
             {
-                int error = 0;
-                int length = sizeof(int);
-                LibC.GetSockOpt(c.Upstream, LibC.SolSocket, LibC.SoError, &error, &length);
-                if (error != 0 || (events & LibC.EpollHup) != 0)
+                if ((events & (LibC.EpollErr | LibC.EpollHup)) != 0)
                 {
                     ConnectFailed(c);
                 }

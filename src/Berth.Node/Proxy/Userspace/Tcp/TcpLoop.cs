@@ -307,7 +307,6 @@ internal sealed unsafe partial class TcpLoop
             LibC.Close(fd);
             return;
         }
-        LibC.SetSockOptInt(fd, LibC.SolTcp, LibC.TcpNoDelay, 1);
         TcpConnection c = Allocate();
         c.Reset(fd, peer, client, program, candidates);
         ConnectNext(c, afterFailure: false);

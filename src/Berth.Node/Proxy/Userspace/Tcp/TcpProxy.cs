@@ -167,6 +167,9 @@ internal sealed unsafe class TcpProxy : IAsyncDisposable
         // local be bound; no SO_REUSEPORT, so a second proxy on the same address fails loudly instead of sharing.
         LibC.SetSockOptInt(fd, LibC.SolSocket, LibC.SoReuseAddr, 1);
         LibC.SetSockOptInt(fd, LibC.SolIp, LibC.IpFreeBind, 1);
+
+        // Accepted sockets inherit TCP_NODELAY from the listener (Linux): relayed messages go out as they come.
+        LibC.SetSockOptInt(fd, LibC.SolTcp, LibC.TcpNoDelay, 1);
         if (address.Family == LibC.AfInet6)
         {
             LibC.SetSockOptInt(fd, LibC.SolIpv6, LibC.Ipv6V6Only, 1);
