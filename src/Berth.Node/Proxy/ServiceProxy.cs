@@ -28,7 +28,7 @@ public sealed partial class ServiceProxy : IAsyncDisposable
     private readonly string _nodeName;
     private readonly ProxyOptions _options;
     private readonly CancellationTokenSource _stop = new();
-    private readonly ServiceChangeTracker _serviceChanges = new();
+    private readonly ServiceChangeTracker _serviceChanges;
     private readonly EndpointsChangeTracker _endpointChanges;
     private readonly RoutingState _routing = new();
     private readonly ProxyMetrics _metrics = new();
@@ -51,7 +51,8 @@ public sealed partial class ServiceProxy : IAsyncDisposable
         _client = client;
         _nodeName = nodeName;
         _options = options;
-        _endpointChanges = new EndpointsChangeTracker(nodeName);
+        _serviceChanges = new ServiceChangeTracker(options.Log);
+        _endpointChanges = new EndpointsChangeTracker(nodeName, options.Time);
         _backend = new UserspaceBackend(options);
         _nodePortAddresses = NodePortAddresses(options.NodePortAddresses, nodeIP);
         _healthChecks = new HealthCheckServers(_nodePortAddresses, Health);
