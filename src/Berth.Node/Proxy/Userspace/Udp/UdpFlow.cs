@@ -80,30 +80,31 @@ internal sealed class UdpFlow
     {
         // Binding to the client's own loopback address makes the pod see the real client, not the proxy. Only when the
         // endpoint is on loopback too: a loopback source cannot reach anything else, and the connect would fail.
-        if (IPAddress.IsLoopback(clientIp) && IPAddress.IsLoopback(endpoint.Address) && clientIp.AddressFamily == endpoint.Address.AddressFamily)
+        if (IPAddress.IsLoopback(clientIp) && IPAddress.IsLoopback(endpoint.Address) && clientIp.AddressFamily == endpoint.Address.AddressFamily &&
+            TryConnect(endpoint, new IPEndPoint(clientIp, 0)) is { } bound)
         {
-            var bound = new Socket(endpoint.Address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-            try
-            {
-                bound.Bind(new IPEndPoint(clientIp, 0));
-                bound.Connect(endpoint.EndPoint);
-                return bound;
-            }
-            catch (SocketException)
-            {
-                // Out of ports on that address, most likely: connect unbound instead.
-                bound.Dispose();
-            }
+            return bound;
         }
-        var socket = new Socket(endpoint.Address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        return TryConnect(endpoint, source: null);
+    }
+
+    /// <summary>Null when the socket cannot be made (out of descriptors, out of ports on the source address).</summary>
+    private static Socket? TryConnect(EndpointInfo endpoint, IPEndPoint? source)
+    {
+        Socket? socket = null;
         try
         {
+            socket = new Socket(endpoint.Address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+            if (source is not null)
+            {
+                socket.Bind(source);
+            }
             socket.Connect(endpoint.EndPoint);
             return socket;
         }
         catch (SocketException)
         {
-            socket.Dispose();
+            socket?.Dispose();
             return null;
         }
     }
@@ -126,6 +127,8 @@ internal sealed class UdpFlow
         {
             return false;
         }
+        // Stamped before it leaves, like the reply side: whoever sees the endpoint's answer sees the activity.
+        Touch();
         try
         {
             await _socket.SendAsync(datagram, SocketFlags.None);
@@ -145,7 +148,6 @@ internal sealed class UdpFlow
             // Closed under the send by an Apply or the idle sweep.
             return false;
         }
-        Touch();
         Interlocked.Add(ref Program.Stats.BytesIn, datagram.Length);
         return true;
     }
