@@ -47,18 +47,29 @@ public sealed partial class BerthServer : IAsyncDisposable
     /// Starts a server; pass a data dir to restart on existing state (the caller then owns the dir), and extra
     /// `berth server` flags after it.
     /// </summary>
-    public static async Task<BerthServer> StartAsync(string? dataDir = null, int port = 0, params string[] extraArgs)
+    public static Task<BerthServer> StartAsync(string? dataDir = null, int port = 0, params string[] extraArgs) =>
+        LaunchAsync([], dataDir, port, extraArgs);
+
+    /// <summary>
+    /// Starts a server through a launcher that execs the binary in its own place, e.g. `ip netns exec NAME` for a
+    /// server in a network namespace: the process started is then berth itself, so its PID, its process tree and
+    /// its disposal are the same as for a server started directly.
+    /// </summary>
+    public static Task<BerthServer> StartThroughAsync(IReadOnlyList<string> launcher, params string[] extraArgs) =>
+        LaunchAsync(launcher, null, 0, extraArgs);
+
+    private static async Task<BerthServer> LaunchAsync(IReadOnlyList<string> launcher, string? dataDir, int port, string[] extraArgs)
     {
-        var binary = Binaries.Berth;
         var owns = dataDir is null;
         dataDir ??= TestDirectories.Create("berth-data");
-        var psi = new ProcessStartInfo(binary)
+        string[] command = [.. launcher, Binaries.Berth];
+        var psi = new ProcessStartInfo(command[0])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "server", "--data-dir", dataDir, "--api-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--kubelet-port", "0" }.Concat(AddressingArgs(dataDir, extraArgs)).Concat(extraArgs))
+        foreach (var arg in command.Skip(1).Concat(["server", "--data-dir", dataDir, "--api-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--kubelet-port", "0"]).Concat(AddressingArgs(dataDir, extraArgs)).Concat(extraArgs))
         {
             psi.ArgumentList.Add(arg);
         }
