@@ -22,7 +22,8 @@ internal sealed class UdpFlow
 
     private readonly UdpFrontend _frontend;
     private readonly Socket _socket;
-    private readonly ImmutableArray<IPEndPoint> _refusedBefore;
+    // Refusals since the client's last answered flow (one array reference: reads never tear).
+    private ImmutableArray<IPEndPoint> _refusedBefore;
     private long _lastActivity;
     private int _state;
     private int _released;
@@ -203,6 +204,8 @@ internal sealed class UdpFlow
                         int received = await _socket.ReceiveAsync(buffer, SocketFlags.None);
                         // Stamped before the reply leaves: whoever sees the reply sees the activity.
                         Touch();
+                        // An answer: endpoints that refused before may be back by the time this one fails.
+                        _refusedBefore = [];
                         Interlocked.Add(ref Program.Stats.BytesOut, received);
                         await _frontend.ReplyAsync(buffer.AsMemory(0, received), Client);
                     }
