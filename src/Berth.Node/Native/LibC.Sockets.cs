@@ -56,6 +56,7 @@ internal static unsafe partial class LibC
     public const int EpollCtlMod = 3;
     public const uint EpollRdHup = 0x2000;
     public const uint EpollExclusive = 1u << 28;
+    public const uint EpollEt = 1u << 31;
 
     /// <summary>struct sockaddr_in6, big enough for sockaddr_in too (the family field says which).</summary>
     [StructLayout(LayoutKind.Explicit, Size = 28)]

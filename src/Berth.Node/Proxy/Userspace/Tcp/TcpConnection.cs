@@ -31,9 +31,12 @@ internal sealed class TcpConnection(int slot)
     public int Client = -1;
     public int Upstream = -1;
 
-    /// <summary>The epoll interest each socket is registered with; 0 = not in the epoll set.</summary>
-    public uint ClientEvents;
-    public uint UpstreamEvents;
+    /// <summary>What epoll last said of each socket and is not yet used up (edge-triggered: no new event until it changes).</summary>
+    public Readiness ClientReady;
+    public Readiness UpstreamReady;
+
+    /// <summary>In the loop's list of connections to continue after the batch (their read budget ran out).</summary>
+    public bool Posted;
 
     public RouteProgram Program = null!;
     public ImmutableArray<EndpointInfo> Candidates;
@@ -75,8 +78,9 @@ internal sealed class TcpConnection(int slot)
         State = ConnectionState.Opening;
         Client = client;
         Upstream = -1;
-        ClientEvents = 0;
-        UpstreamEvents = 0;
+        ClientReady = Readiness.Writable;
+        UpstreamReady = Readiness.None;
+        Posted = false;
         ClientAddress = clientAddress;
         ClientIp = clientIp;
         Program = program;
@@ -98,6 +102,18 @@ internal sealed class TcpConnection(int slot)
     }
 }
 
+/// <summary>A socket's state as epoll reported it; a flag is cleared when a call finds it used up (EAGAIN, a short read, a partial write).</summary>
+[Flags]
+internal enum Readiness : byte
+{
+    None = 0,
+    Readable = 1,
+    Writable = 2,
+
+    /// <summary>The peer's FIN has arrived: a read that leaves the socket empty has reached the end.</summary>
+    PeerClosed = 4,
+}
+
 /// <summary>One direction of a connection: what is read from its source and not yet written to its destination.</summary>
 internal struct Direction
 {
@@ -115,11 +131,11 @@ internal struct Direction
     /// <summary>Bytes in the pipe not yet spliced to the destination.</summary>
     public int PipeBytes;
 
+    /// <summary>The last splice into the pipe found no room for another segment, maybe with bytes left in the source.</summary>
+    public bool SourceMaybeBlocked;
+
     /// <summary>What the pipe holds at most: the source is read while there is room, so the pipe is a buffer.</summary>
     public int PipeCapacity;
-
-    /// <summary>The destination took less than offered: nothing more is offered until epoll says it has room.</summary>
-    public bool DestinationFull;
 
     public long Carried;
 
@@ -129,9 +145,6 @@ internal struct Direction
     /// <summary>The FIN was passed on: shutdown(destination, SHUT_WR) done.</summary>
     public bool Shut;
 
-    /// <summary>Bytes read and not yet written: the destination is watched for room.</summary>
+    /// <summary>Bytes read and not yet written: the destination must take them before the source is read again (copying), or before the pipe fills (splicing).</summary>
     public readonly bool HasOutput => PendingLength > 0 || PipeBytes > 0;
-
-    /// <summary>No room for more: the source is not read (backpressure).</summary>
-    public readonly bool Full => PendingLength > 0 || (PipeWrite >= 0 && PipeBytes >= PipeCapacity);
 }

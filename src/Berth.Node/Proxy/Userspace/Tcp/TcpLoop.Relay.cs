@@ -4,10 +4,12 @@ using Berth.Node.Native;
 
 namespace Berth.Node.Proxy.Userspace.Tcp;
 
-// Connecting, relaying and closing. Every read goes to the loop's one scratch buffer and is written on at once;
-// only what a write leaves behind is copied to a pooled array, and then the source is not read until it is written
-// (backpressure is the kernel's socket buffers, not ours). Past SpliceThreshold a direction moves through a pipe
-// with splice(2) instead, never entering user memory. Expected socket errors are return codes, never exceptions.
+// Connecting, relaying and closing. Both sockets of a connection are in the epoll set once, edge-triggered, for
+// reading and writing: no epoll_ctl per state change. Each event adds to the socket's readiness, and the relay runs
+// until a call finds that used up. Every read goes to the loop's one scratch buffer and is written on at once; only
+// what a write leaves behind is copied to a pooled array, and the source is not read until it is written (the kernel's
+// socket buffers are the backpressure). Past SpliceThreshold a direction moves through a pipe with splice(2) instead,
+// never entering user memory. Expected socket errors are return codes, never exceptions.
 internal sealed unsafe partial class TcpLoop
 {
     private const int ScratchSize = 64 * 1024;
@@ -19,8 +21,23 @@ internal sealed unsafe partial class TcpLoop
 
     private const int PipeSize = 1024 * 1024;
 
+    // Reads (or splices) per connection per turn: a bulk transfer yields to the loop's other connections after this.
+    private const int ReadBudget = 16;
+
+    private const uint SocketEvents = LibC.EpollIn | LibC.EpollOut | LibC.EpollRdHup | LibC.EpollEt;
+
     private readonly byte* _scratch;
     private readonly int _spliceThreshold;
+
+    // Connections whose budget ran out while they could still move data, continued after the batch.
+    private List<(TcpConnection Connection, uint Generation)> _posted = [];
+    private List<(TcpConnection Connection, uint Generation)> _posting = [];
+
+    private void Register(int fd, TcpConnection c, ulong tag)
+    {
+        LibC.EpollEvent ev = new() { Events = SocketEvents, Data = ((ulong)c.Generation << 32) | ((ulong)c.Slot << 2) | tag };
+        LibC.EpollCtl(_epoll, LibC.EpollCtlAdd, fd, &ev);
+    }
 
     private void ConnectNext(TcpConnection c, bool afterFailure)
     {
@@ -57,7 +74,6 @@ internal sealed unsafe partial class TcpLoop
                     {
                         _nextSweep = c.ConnectDeadline;
                     }
-                    UpdateInterest(c);
                     return;
             }
         }
@@ -90,8 +106,10 @@ internal sealed unsafe partial class TcpLoop
             int error = rc == 0 ? 0 : Marshal.GetLastPInvokeError();
             if (rc == 0 || error == LibC.EINPROGRESS)
             {
+                // Registered only now: an unconnected socket polls as hung up.
                 c.Upstream = fd;
-                c.UpstreamEvents = 0;
+                c.UpstreamReady = Readiness.None;
+                Register(fd, c, TagUpstream);
                 return rc == 0 ? 0 : 1;
             }
             LibC.Close(fd);
@@ -120,6 +138,7 @@ internal sealed unsafe partial class TcpLoop
             _connecting--;
         }
         c.State = ConnectionState.Relaying;
+        c.UpstreamReady |= Readiness.Writable;
         c.Program.Balancer.Connected(c.Endpoint!, c.ClientIp);
         c.BalancerConnected = true;
         if (!c.Established)
@@ -138,100 +157,173 @@ internal sealed unsafe partial class TcpLoop
         if (c.ReplayLength > 0)
         {
             Keep(ref c.Up, c.Replay!.AsSpan(0, c.ReplayLength));
-            Flush(c, up: true);
-            return;
         }
-        if (c.Up.SourceEof)
-        {
-            // The client had already finished sending before a replay.
-            FinishIfDone(c, up: true);
-            return;
-        }
-        UpdateInterest(c);
+        Progress(c);
     }
 
     private void OnEvent(TcpConnection c, bool upstream, uint events)
     {
+        Readiness ready = Readiness.None;
+        if ((events & (LibC.EpollIn | LibC.EpollHup | LibC.EpollRdHup)) != 0)
+        {
+            ready |= Readiness.Readable;
+        }
+        if ((events & (LibC.EpollOut | LibC.EpollHup)) != 0)
+        {
+            ready |= Readiness.Writable;
+        }
+        if ((events & (LibC.EpollHup | LibC.EpollRdHup)) != 0)
+        {
+            ready |= Readiness.PeerClosed;
+        }
+        if (upstream)
+        {
+            c.UpstreamReady |= ready;
+        }
+        else
+        {
+            c.ClientReady |= ready;
+        }
+
         if (c.State == ConnectionState.Connecting)
         {
-            // Writable without error or hang-up is a completed connect (no SO_ERROR needed to tell).
-            if (upstream)
+            // The client is only read once the endpoint is there; a client error ends the attempt.
+            if (!upstream)
             {
-                if ((events & (LibC.EpollErr | LibC.EpollHup)) != 0)
+                if ((events & LibC.EpollErr) != 0)
                 {
-                    ConnectFailed(c);
+                    Close(c, reset: true);
                 }
-                else
-                {
-                    Connected(c);
-                }
+            }
+            else if ((events & (LibC.EpollErr | LibC.EpollHup)) != 0)
+            {
+                ConnectFailed(c);
+            }
+            else if ((events & LibC.EpollOut) != 0)
+            {
+                // Writable without error or hang-up is a completed connect (no SO_ERROR needed to tell).
+                Connected(c);
             }
             return;
         }
-        uint generation = c.Generation;
         if ((events & LibC.EpollErr) != 0)
         {
             Failed(c, upstreamFailed: upstream);
             return;
         }
+        Progress(c);
+    }
 
-        // Readable (or hung up: the read sees the EOF) source of one direction, writable destination of the other.
-        ref Direction from = ref upstream ? ref c.Down : ref c.Up;
-        if ((events & (LibC.EpollIn | LibC.EpollHup)) != 0 && !from.SourceEof && !from.Full)
+    /// <summary>Moves what can be moved both ways, until the sockets say no more or the budget is spent.</summary>
+    private void Progress(TcpConnection c)
+    {
+        uint generation = c.Generation;
+        int budget = ReadBudget;
+        if (!Move(c, up: true, ref budget) || !Move(c, up: false, ref budget))
         {
-            Pump(c, up: !upstream);
-            if (c.Generation != generation || c.State != ConnectionState.Relaying)
-            {
-                return;
-            }
+            return;
         }
-        ref Direction to = ref upstream ? ref c.Up : ref c.Down;
-        if ((events & LibC.EpollOut) != 0 && to.HasOutput)
+        if (budget <= 0 && !c.Posted && c.Generation == generation)
         {
-            Flush(c, up: upstream);
+            c.Posted = true;
+            _posted.Add((c, generation));
         }
     }
 
-    /// <summary>Moves what the source has to the destination: one read, one write.</summary>
-    private void Pump(TcpConnection c, bool up)
+    /// <summary>One direction: flush what is pending, then read and write until used up. False: the connection is gone (closed or replaced).</summary>
+    private bool Move(TcpConnection c, bool up, ref int budget)
     {
         ref Direction d = ref up ? ref c.Up : ref c.Down;
-        int source = up ? c.Client : c.Upstream;
-        int destination = up ? c.Upstream : c.Client;
-        if (d.PipeWrite >= 0)
+        ref Readiness source = ref up ? ref c.ClientReady : ref c.UpstreamReady;
+        ref Readiness destination = ref up ? ref c.UpstreamReady : ref c.ClientReady;
+        while (c.State == ConnectionState.Relaying)
         {
-            PumpSplice(c, up);
-            return;
+            if (d.HasOutput && (destination & Readiness.Writable) != 0 && !FlushOut(c, up, ref d, ref source, ref destination))
+            {
+                return false;
+            }
+            if (d.SourceEof)
+            {
+                if (!d.HasOutput && !d.Shut)
+                {
+                    return FinishDirection(c, up);
+                }
+                return true;
+            }
+            bool splicing = d.PipeWrite >= 0;
+            bool room = splicing ? d.PipeBytes < d.PipeCapacity : !d.HasOutput && (destination & Readiness.Writable) != 0;
+            if (!room || (source & Readiness.Readable) == 0 || budget <= 0)
+            {
+                return true;
+            }
+            budget--;
+            if (!(splicing ? PumpSplice(c, up, ref d, ref source, ref destination) : PumpCopy(c, up, ref d, ref source, ref destination)))
+            {
+                return false;
+            }
         }
-        nint read = LibC.Read(source, _scratch, ScratchSize);
+        return false;
+    }
+
+    /// <summary>One read into the scratch buffer, written on at once. False: the connection is gone.</summary>
+    private bool PumpCopy(TcpConnection c, bool up, ref Direction d, ref Readiness source, ref Readiness destination)
+    {
+        nint read = LibC.Read(up ? c.Client : c.Upstream, _scratch, ScratchSize);
         if (read <= 0)
         {
-            SourceEnded(c, up, read == 0 ? 0 : Marshal.GetLastPInvokeError());
-            return;
+            return SourceEnded(c, up, ref source, read == 0 ? 0 : Marshal.GetLastPInvokeError());
         }
         Count(c, up, read);
         d.Carried += read;
-        nint written = LibC.Send(destination, _scratch, read, LibC.MsgNoSignal | LibC.MsgDontWait);
+
+        // Less than asked for: the socket is empty; edge-triggered epoll reports new data as a new event.
+        bool drained = read < ScratchSize;
+        if (drained)
+        {
+            source &= ~Readiness.Readable;
+        }
+        nint written = LibC.Send(up ? c.Upstream : c.Client, _scratch, read, LibC.MsgNoSignal | LibC.MsgDontWait);
         if (written < 0)
         {
             if (Marshal.GetLastPInvokeError() != LibC.EAGAIN)
             {
                 Failed(c, upstreamFailed: up);
-                return;
+                return false;
             }
             written = 0;
         }
         if (written < read)
         {
             Keep(ref d, new ReadOnlySpan<byte>(_scratch + written, (int)(read - written)));
-            UpdateInterest(c);
+            destination &= ~Readiness.Writable;
         }
-        else if (read == ScratchSize && _spliceThreshold > 0 && d.Carried >= _spliceThreshold && !(up && c.ReplayOpen))
+        else if (!drained && _spliceThreshold > 0 && d.Carried >= _spliceThreshold && !(up && c.ReplayOpen))
         {
             // Only a read that filled the whole buffer says bulk (as HAProxy's splice-auto): request/response traffic
             // past the threshold keeps copying, which costs fewer syscalls per small message than two splices.
             StartSplice(ref d);
         }
+
+        // The FIN was in before this read, so the read that emptied the socket took the last byte: no read for the 0.
+        return !drained || (source & Readiness.PeerClosed) == 0 || SourceEnded(c, up, ref source, 0);
+    }
+
+    /// <summary>One splice from the source into the pipe, then as much of the pipe as the destination takes. False: the connection is gone.</summary>
+    private bool PumpSplice(TcpConnection c, bool up, ref Direction d, ref Readiness source, ref Readiness destination)
+    {
+        nint read = LibC.Splice(up ? c.Client : c.Upstream, null, d.PipeWrite, null, d.PipeCapacity - d.PipeBytes, LibC.SpliceFMove | LibC.SpliceFNonBlock);
+        if (read <= 0)
+        {
+            int error = read == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+            // Into a pipe that is not empty, EAGAIN may mean it ran out of slots (one per segment) with bytes still in
+            // the socket, which then sends no new event: the next splice out of the pipe restores the readiness.
+            d.SourceMaybeBlocked = error == LibC.EAGAIN && d.PipeBytes > 0;
+            return SourceEnded(c, up, ref source, error);
+        }
+        Count(c, up, read);
+        d.PipeBytes += (int)read;
+        return (destination & Readiness.Writable) == 0 || FlushOut(c, up, ref d, ref source, ref destination);
     }
 
     private void Count(TcpConnection c, bool up, nint bytes)
@@ -286,45 +378,51 @@ internal sealed unsafe partial class TcpLoop
         d.PendingLength = bytes.Length;
     }
 
-    /// <summary>Writes what the destination could not take before; once all is written the source is read again.</summary>
-    private void Flush(TcpConnection c, bool up)
+    /// <summary>Writes what the destination could not take before (pipe or pending bytes). False: the connection is gone.</summary>
+    private bool FlushOut(TcpConnection c, bool up, ref Direction d, ref Readiness source, ref Readiness destination)
     {
-        ref Direction d = ref up ? ref c.Up : ref c.Down;
-        int destination = up ? c.Upstream : c.Client;
+        int fd = up ? c.Upstream : c.Client;
+        nint written;
         if (d.PipeBytes > 0)
         {
-            if (!SpliceOut(c, up, ref d, destination))
+            written = LibC.Splice(d.PipeRead, null, fd, null, d.PipeBytes, LibC.SpliceFMove | LibC.SpliceFNonBlock);
+            if (written > 0)
             {
-                return;
+                d.PipeBytes -= (int)written;
+                if (d.SourceMaybeBlocked)
+                {
+                    d.SourceMaybeBlocked = false;
+                    source |= Readiness.Readable;
+                }
             }
         }
-        else if (d.PendingLength > 0)
+        else
         {
-            nint written;
             fixed (byte* pending = d.Pending)
             {
-                written = LibC.Send(destination, pending + d.PendingOffset, d.PendingLength, LibC.MsgNoSignal | LibC.MsgDontWait);
+                written = LibC.Send(fd, pending + d.PendingOffset, d.PendingLength, LibC.MsgNoSignal | LibC.MsgDontWait);
             }
-            if (written < 0 && Marshal.GetLastPInvokeError() != LibC.EAGAIN)
+            if (written > 0)
             {
-                Failed(c, upstreamFailed: up);
-                return;
-            }
-            written = Math.Max(written, 0);
-            d.PendingOffset += (int)written;
-            d.PendingLength -= (int)written;
-            if (d.PendingLength == 0)
-            {
-                ArrayPool<byte>.Shared.Return(d.Pending!);
-                d.Pending = null;
+                d.PendingOffset += (int)written;
+                d.PendingLength -= (int)written;
+                if (d.PendingLength == 0)
+                {
+                    ArrayPool<byte>.Shared.Return(d.Pending!);
+                    d.Pending = null;
+                }
             }
         }
-        if (!d.HasOutput && d.SourceEof)
+        if (written < 0 && Marshal.GetLastPInvokeError() != LibC.EAGAIN)
         {
-            FinishIfDone(c, up);
-            return;
+            Failed(c, upstreamFailed: up);
+            return false;
         }
-        UpdateInterest(c);
+        if (d.HasOutput)
+        {
+            destination &= ~Readiness.Writable;
+        }
+        return true;
     }
 
     private void StartSplice(ref Direction d)
@@ -354,83 +452,42 @@ internal sealed unsafe partial class TcpLoop
         d.PipeWrite = fds[1];
     }
 
-    private void PumpSplice(TcpConnection c, bool up)
+    /// <summary>A read found EOF (error 0), nothing (EAGAIN) or an error. False: the connection is gone.</summary>
+    private bool SourceEnded(TcpConnection c, bool up, ref Readiness source, int error)
     {
-        ref Direction d = ref up ? ref c.Up : ref c.Down;
-        int source = up ? c.Client : c.Upstream;
-        int destination = up ? c.Upstream : c.Client;
-        nint read = LibC.Splice(source, null, d.PipeWrite, null, d.PipeCapacity - d.PipeBytes, LibC.SpliceFMove | LibC.SpliceFNonBlock);
-        if (read <= 0)
-        {
-            SourceEnded(c, up, read == 0 ? 0 : Marshal.GetLastPInvokeError());
-            return;
-        }
-        Count(c, up, read);
-        d.PipeBytes += (int)read;
-        if (!d.DestinationFull && !SpliceOut(c, up, ref d, destination))
-        {
-            return;
-        }
-        UpdateInterest(c);
-    }
-
-    /// <summary>Moves the pipe's bytes to the destination; false when the connection failed (and is gone).</summary>
-    private bool SpliceOut(TcpConnection c, bool up, ref Direction d, int destination)
-    {
-        nint moved = LibC.Splice(d.PipeRead, null, destination, null, d.PipeBytes, LibC.SpliceFMove | LibC.SpliceFNonBlock);
-        if (moved < 0 && Marshal.GetLastPInvokeError() != LibC.EAGAIN)
-        {
-            Failed(c, upstreamFailed: up);
-            return false;
-        }
-        d.PipeBytes -= (int)Math.Max(moved, 0);
-        d.DestinationFull = d.PipeBytes > 0;
-        return true;
-    }
-
-    /// <summary>The source's read gave EOF (error 0) or failed.</summary>
-    private void SourceEnded(TcpConnection c, bool up, int error)
-    {
+        source &= ~Readiness.Readable;
         if (error is LibC.EAGAIN or LibC.EINTR)
         {
-            return;
+            return true;
         }
         if (error != 0)
         {
             Failed(c, upstreamFailed: !up);
-            return;
+            return false;
         }
+
         // An endpoint's FIN after the client's was passed on is the end of the conversation, not a failure.
         if (!up && !c.Up.Shut && CanReplay(c))
         {
             ReplayElsewhere(c);
-            return;
+            return false;
         }
-        ref Direction d = ref up ? ref c.Up : ref c.Down;
-        d.SourceEof = true;
-        if (d.HasOutput)
-        {
-            UpdateInterest(c);
-            return;
-        }
-        FinishIfDone(c, up);
+        (up ? ref c.Up : ref c.Down).SourceEof = true;
+        return true;
     }
 
-    /// <summary>A direction whose source ended and whose bytes are all written passes the FIN on; both done: closed.</summary>
-    private void FinishIfDone(TcpConnection c, bool up)
+    /// <summary>A direction whose source ended and whose bytes are all written passes the FIN on; both done: closed. False: closed.</summary>
+    private bool FinishDirection(TcpConnection c, bool up)
     {
-        ref Direction d = ref up ? ref c.Up : ref c.Down;
-        if (!d.Shut)
+        (up ? ref c.Up : ref c.Down).Shut = true;
+        if ((up ? c.Down : c.Up).Shut)
         {
-            LibC.Shutdown(up ? c.Upstream : c.Client, LibC.ShutWr);
-            d.Shut = true;
-        }
-        if (c.Up.Shut && c.Down.Shut)
-        {
+            // close() sends the FIN itself: both sources are read to the end, nothing unread turns it into a reset.
             Close(c, reset: false);
-            return;
+            return false;
         }
-        UpdateInterest(c);
+        LibC.Shutdown(up ? c.Upstream : c.Client, LibC.ShutWr);
+        return true;
     }
 
     /// <summary>A socket error (reset, broken pipe) on one side: the other side is reset too, unless the endpoint can be replaced.</summary>
@@ -460,7 +517,6 @@ internal sealed unsafe partial class TcpLoop
         c.Up.SourceEof = clientDone;
         c.Down = Direction.Idle;
         c.State = ConnectionState.Opening;
-        UpdateInterest(c);
         ConnectNext(c, afterFailure: true);
     }
 
@@ -475,7 +531,7 @@ internal sealed unsafe partial class TcpLoop
         {
             LibC.Close(c.Upstream);
             c.Upstream = -1;
-            c.UpstreamEvents = 0;
+            c.UpstreamReady = Readiness.None;
         }
     }
 
@@ -508,6 +564,7 @@ internal sealed unsafe partial class TcpLoop
         }
         c.State = ConnectionState.Free;
         c.Generation++;
+        c.Posted = false;
         c.Program = null!;
         c.Endpoint = null;
         c.Candidates = default;
@@ -528,51 +585,18 @@ internal sealed unsafe partial class TcpLoop
         d = Direction.Idle;
     }
 
-    /// <summary>Registers each socket for what its directions need now; a socket needing nothing leaves the set, so a hang-up cannot spin the loop.</summary>
-    private void UpdateInterest(TcpConnection c)
+    /// <summary>Continues the connections whose read budget ran out in the last batch.</summary>
+    private void RunPosted()
     {
-        uint client = 0;
-        uint upstream = 0;
-        if (c.State == ConnectionState.Relaying)
+        (_posted, _posting) = (_posting, _posted);
+        foreach ((TcpConnection c, uint generation) in _posting)
         {
-            if (!c.Up.SourceEof && !c.Up.Full)
+            if (c.Generation == generation && c.State == ConnectionState.Relaying)
             {
-                client |= LibC.EpollIn;
-            }
-            if (c.Down.HasOutput)
-            {
-                client |= LibC.EpollOut;
-            }
-            if (!c.Down.SourceEof && !c.Down.Full)
-            {
-                upstream |= LibC.EpollIn;
-            }
-            if (c.Up.HasOutput)
-            {
-                upstream |= LibC.EpollOut;
+                c.Posted = false;
+                Progress(c);
             }
         }
-        else if (c.State == ConnectionState.Connecting)
-        {
-            upstream = LibC.EpollOut;
-        }
-        ulong data = ((ulong)c.Generation << 32) | ((ulong)c.Slot << 2);
-        SetInterest(c.Client, ref c.ClientEvents, client, data | TagClient);
-        if (c.Upstream >= 0)
-        {
-            SetInterest(c.Upstream, ref c.UpstreamEvents, upstream, data | TagUpstream);
-        }
-    }
-
-    private void SetInterest(int fd, ref uint current, uint wanted, ulong data)
-    {
-        if (current == wanted)
-        {
-            return;
-        }
-        int op = current == 0 ? LibC.EpollCtlAdd : wanted == 0 ? LibC.EpollCtlDel : LibC.EpollCtlMod;
-        LibC.EpollEvent ev = new() { Events = wanted, Data = data };
-        LibC.EpollCtl(_epoll, op, fd, &ev);
-        current = wanted;
+        _posting.Clear();
     }
 }

@@ -11,8 +11,8 @@ using Berth.Node.Proxy.Routing;
 namespace Berth.Node.Proxy.Userspace.Tcp;
 
 /// <summary>
-/// One relay thread: a level-triggered epoll set holding every listening frontend (EPOLLEXCLUSIVE, so one loop
-/// wakes per SYN) and the connections this loop accepted, which it alone owns. Apply reaches it through commands
+/// One relay thread: an epoll set holding every listening frontend (level-triggered, EPOLLEXCLUSIVE, so one loop
+/// wakes per SYN) and the sockets of the connections this loop accepted (edge-triggered), which it alone owns. Apply reaches it through commands
 /// (an eventfd wakes it); commands run after the event batch, so a listener removed from the set by Apply can
 /// have no event left here once a command posted afterwards has run.
 /// </summary>
@@ -182,6 +182,10 @@ internal sealed unsafe partial class TcpLoop
                             break;
                     }
                 }
+                if (_posted.Count > 0)
+                {
+                    RunPosted();
+                }
                 if (commands)
                 {
                     while (_commands.TryDequeue(out Action<TcpLoop>? command))
@@ -224,6 +228,10 @@ internal sealed unsafe partial class TcpLoop
 
     private int Timeout()
     {
+        if (_posted.Count > 0)
+        {
+            return 0;
+        }
         if (_connecting + _draining == 0)
         {
             return -1;
@@ -309,6 +317,7 @@ internal sealed unsafe partial class TcpLoop
         }
         TcpConnection c = Allocate();
         c.Reset(fd, peer, client, program, candidates);
+        Register(fd, c, TagClient);
         ConnectNext(c, afterFailure: false);
     }
 
