@@ -20,6 +20,30 @@ public static class ServiceRules
     /// <summary>Upstream's marker for Services without a virtual IP; the default proxy ignores them too.</summary>
     public const string HeadlessLabel = "service.kubernetes.io/headless";
 
+    /// <summary>Topology Aware Routing (KEP-2433): "Auto" asks for zone hints.</summary>
+    public const string TopologyModeAnnotation = "service.kubernetes.io/topology-mode";
+
+    /// <summary>The annotation topology-mode replaced; it wins when both are set.</summary>
+    public const string DeprecatedTopologyAwareHintsAnnotation = "service.kubernetes.io/topology-aware-hints";
+
+    /// <summary>
+    /// Upstream hintsEnabled (endpointslice controller, proxy): the topology annotation asks for Auto hints — only
+    /// "Auto" and "auto", not "aUto" — the deprecated annotation winning when both are set.
+    /// </summary>
+    public static bool TopologyHintsRequested(IReadOnlyDictionary<string, string>? annotations)
+    {
+        if (annotations is null)
+        {
+            return false;
+        }
+        if (!annotations.TryGetValue(DeprecatedTopologyAwareHintsAnnotation, out var value) &&
+            !annotations.TryGetValue(TopologyModeAnnotation, out value))
+        {
+            return false;
+        }
+        return value is "Auto" or "auto";
+    }
+
     public static bool NeedsClusterIP(Service service) => service.Spec?.Type != TypeExternalName;
 
     public static bool NeedsNodePorts(Service service) => service.Spec?.Type is TypeNodePort or TypeLoadBalancer;

@@ -25,8 +25,6 @@ public static class ServiceValidation
     internal const string PreferDualStack = "PreferDualStack";
     internal const string RequireDualStack = "RequireDualStack";
     internal const string LoadBalancerSourceRangesAnnotation = "service.beta.kubernetes.io/load-balancer-source-ranges";
-    internal const string TopologyModeAnnotation = "service.kubernetes.io/topology-mode";
-    internal const string DeprecatedTopologyAwareHintsAnnotation = "service.kubernetes.io/topology-aware-hints";
 
     // core.MaxClientIPServiceAffinitySeconds
     private const int MaxClientIPServiceAffinitySeconds = 86400;
@@ -220,12 +218,12 @@ public static class ServiceValidation
         var errors = new List<FieldError>();
 
         if (annotations is not null &&
-            annotations.TryGetValue(TopologyModeAnnotation, out var topologyMode) &&
-            annotations.TryGetValue(DeprecatedTopologyAwareHintsAnnotation, out var topologyHints) &&
+            annotations.TryGetValue(ServiceRules.TopologyModeAnnotation, out var topologyMode) &&
+            annotations.TryGetValue(ServiceRules.DeprecatedTopologyAwareHintsAnnotation, out var topologyHints) &&
             topologyMode != topologyHints)
         {
-            errors.Add(FieldError.Invalid($"metadata.annotations[{TopologyModeAnnotation}]", topologyMode,
-                $"must match annotations[{DeprecatedTopologyAwareHintsAnnotation}] when both are specified"));
+            errors.Add(FieldError.Invalid($"metadata.annotations[{ServiceRules.TopologyModeAnnotation}]", topologyMode,
+                $"must match annotations[{ServiceRules.DeprecatedTopologyAwareHintsAnnotation}] when both are specified"));
         }
 
         var ports = spec.Ports ?? [];

@@ -7,27 +7,6 @@ namespace Berth.Controllers.EndpointSlices;
 public sealed partial class EndpointSliceReconciler
 {
     private const string PreferClose = "PreferClose";
-    private const string DeprecatedTopologyAwareHintsAnnotation = "service.kubernetes.io/topology-aware-hints";
-    private const string TopologyModeAnnotation = "service.kubernetes.io/topology-mode";
-
-    /// <summary>
-    /// Upstream hintsEnabled: the topology annotation asks for Auto hints (the deprecated annotation wins when both
-    /// are set). Such a Service is the topology cache's, not trafficDistribution's.
-    /// </summary>
-    internal static bool TopologyHintsRequested(Dictionary<string, string>? annotations)
-    {
-        if (annotations is null)
-        {
-            return false;
-        }
-        if (!annotations.TryGetValue(DeprecatedTopologyAwareHintsAnnotation, out var value) &&
-            !annotations.TryGetValue(TopologyModeAnnotation, out value))
-        {
-            return false;
-        }
-        return value is "Auto" or "auto";
-    }
-
     /// <summary>
     /// Upstream trafficdist.ReconcileHints: with PreferClose every ready endpoint gets a hint for its own zone (none
     /// without a zone); otherwise hints are removed. Slices being created or updated are changed in place; an

@@ -1,4 +1,5 @@
 using Berth.Api.Models;
+using Berth.Api.Services;
 using Berth.Controllers.ServiceEndpoints;
 using Berth.Controllers.Framework;
 
@@ -185,7 +186,7 @@ public sealed partial class EndpointSliceReconciler
         }
 
         var unchanged = UnchangedSlices(existingSlices, slicesToUpdate, slicesToDelete);
-        if (TopologyHintsRequested(service.Metadata?.Annotations))
+        if (ServiceRules.TopologyHintsRequested(service.Metadata?.Annotations))
         {
             // Upstream hands these Services to the topology cache; without one it removes hints, as here.
             RemoveHints(slicesToCreate, slicesToUpdate, unchanged);

@@ -135,7 +135,7 @@ public sealed class ReconcilerHintsTests
             annotations["service.kubernetes.io/topology-mode"] = modeAnnotation;
         }
 
-        Assert.Equal(expected, EndpointSliceReconciler.TopologyHintsRequested(annotations));
+        Assert.Equal(expected, Berth.Api.Services.ServiceRules.TopologyHintsRequested(annotations));
     }
 
     // With the topology annotation the hints of every slice go, unchanged ones included (upstream

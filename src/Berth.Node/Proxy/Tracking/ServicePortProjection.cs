@@ -14,8 +14,6 @@ namespace Berth.Node.Proxy.Tracking;
 internal static class ServicePortProjection
 {
     public const string LoadBalancerAnnotation = "berth.io/load-balancer";
-    public const string TopologyModeAnnotation = "service.kubernetes.io/topology-mode";
-    public const string DeprecatedTopologyAwareHintsAnnotation = "service.kubernetes.io/topology-aware-hints";
     public const string LoadBalancerSourceRangesAnnotation = "service.beta.kubernetes.io/load-balancer-source-ranges";
     public const string TrafficDistributionPreferClose = "PreferClose";
 
@@ -50,7 +48,7 @@ internal static class ServicePortProjection
         var externalLocal = ServiceRules.ExternallyAccessible(spec) && spec.ExternalTrafficPolicy == "Local";
         var healthCheckNodePort = ServiceRules.NeedsHealthCheck(spec) ? spec.HealthCheckNodePort ?? 0 : 0;
         var algorithm = Algorithm(annotations);
-        var usesTopology = HintsEnabled(annotations) || spec.TrafficDistribution == TrafficDistributionPreferClose;
+        var usesTopology = ServiceRules.TopologyHintsRequested(annotations) || spec.TrafficDistribution == TrafficDistributionPreferClose;
 
         var map = ImmutableDictionary.CreateBuilder<ServicePortName, ServicePortInfo>();
         foreach (var port in ports)
@@ -87,24 +85,6 @@ internal static class ServicePortProjection
         "SCTP" => TransportProtocol.Sctp,
         _ => TransportProtocol.Tcp,
     };
-
-    /// <summary>
-    /// The endpointslice controller's hintsEnabled: the deprecated topology-aware-hints annotation wins when present,
-    /// else topology-mode; only "Auto" and "auto" turn hints on ("aUto" does not).
-    /// </summary>
-    public static bool HintsEnabled(IReadOnlyDictionary<string, string>? annotations)
-    {
-        if (annotations is null)
-        {
-            return false;
-        }
-        if (!annotations.TryGetValue(DeprecatedTopologyAwareHintsAnnotation, out var value) &&
-            !annotations.TryGetValue(TopologyModeAnnotation, out value))
-        {
-            return false;
-        }
-        return value is "Auto" or "auto";
-    }
 
     public static BalancingAlgorithm Algorithm(IReadOnlyDictionary<string, string>? annotations) =>
         annotations?.GetValueOrDefault(LoadBalancerAnnotation) switch
