@@ -174,6 +174,54 @@ public sealed class TcpProxyRelayTests
     }
 
     [Fact]
+    public async Task Relay_ManyConcurrentConnections_EveryByteEchoed()
+    {
+        // Both loops, many connections interleaving, chunks of every size: copying, splicing, partial writes and
+        // connections that use up their read budget all at once.
+        const int Connections = 32;
+        const int Size = 1024 * 1024;
+        await using TestBackend backend = new(Address(15, 10), TestBackend.Echo);
+        Frontend frontend = Frontend(Address(15, 1));
+        RouteProgram program = Program("many", [frontend], [backend.Endpoint]);
+        await using TcpProxy proxy = new(Options());
+        proxy.Apply([program]);
+        using CancellationTokenSource timeout = new(TimeSpan.FromSeconds(60));
+
+        await Task.WhenAll(Enumerable.Range(0, Connections).Select(async seed =>
+        {
+            byte[] data = new byte[Size];
+            Random random = new(seed);
+            random.NextBytes(data);
+            using Socket client = await ConnectAsync(frontend);
+            Task sending = Task.Run(async () =>
+            {
+                for (int offset = 0; offset < Size;)
+                {
+                    int chunk = Math.Min(random.Next(1, 200_000), Size - offset);
+                    await client.SendAsync(data.AsMemory(offset, chunk), SocketFlags.None, timeout.Token);
+                    offset += chunk;
+                }
+                client.Shutdown(SocketShutdown.Send);
+            });
+            byte[] received = new byte[Size + 1];
+            int total = 0;
+            int n;
+            while ((n = await client.ReceiveAsync(received.AsMemory(total), SocketFlags.None, timeout.Token)) > 0)
+            {
+                total += n;
+            }
+            await sending;
+            Assert.Equal(Size, total);
+            Assert.True(data.AsSpan().SequenceEqual(received.AsSpan(0, total)), $"connection {seed} echoed other bytes");
+        }));
+
+        await EventuallyAsync(() => Interlocked.Read(ref program.Stats.Active) == 0, "every connection to close");
+        Assert.Equal(Connections, program.Stats.Connections);
+        Assert.Equal((long)Connections * Size, program.Stats.BytesIn);
+        Assert.Equal((long)Connections * Size, program.Stats.BytesOut);
+    }
+
+    [Fact]
     public async Task Connect_FirstEndpointRefuses_ServedByTheOtherAndRetriedCounted()
     {
         IPEndPoint dead = new(Address(6, 10), FreePort());
