@@ -7,41 +7,30 @@ namespace Berth.Node.Native;
 // Marshal.GetLastPInvokeError, never as exceptions: EAGAIN and ECONNRESET are routine on the relay path.
 internal static unsafe partial class LibC
 {
-    public const int EBADF = 9;
-    public const int EINVAL = 22;
     public const int EMFILE = 24;
     public const int ENFILE = 23;
-    public const int EPIPE = 32;
     public const int EADDRINUSE = 98;
     public const int EADDRNOTAVAIL = 99;
     public const int ECONNABORTED = 103;
-    public const int ECONNRESET = 104;
-    public const int ENOBUFS = 105;
-    public const int ETIMEDOUT = 110;
-    public const int ECONNREFUSED = 111;
     public const int EINPROGRESS = 115;
 
     public const ushort AfInet = 2;
     public const ushort AfInet6 = 10;
     public const int SockStream = 1;
-    public const int SockDgram = 2;
     public const int SockNonBlock = 0x800;
     public const int SockCloExec = 0x80000;
 
     public const int SolSocket = 1;
     public const int SoReuseAddr = 2;
-    public const int SoError = 4;
     public const int SoLinger = 13;
     public const int SolIp = 0;
     public const int IpFreeBind = 15;
     public const int IpBindAddressNoPort = 24;
     public const int SolIpv6 = 41;
     public const int Ipv6V6Only = 26;
-    public const int Ipv6FreeBind = 78;
     public const int SolTcp = 6;
     public const int TcpNoDelay = 1;
 
-    public const int ShutRd = 0;
     public const int ShutWr = 1;
     public const int ShutRdWr = 2;
 
@@ -53,7 +42,6 @@ internal static unsafe partial class LibC
     public const int FSetPipeSz = 1031;
     public const int FGetPipeSz = 1032;
 
-    public const int EpollCtlMod = 3;
     public const uint EpollRdHup = 0x2000;
     public const uint EpollExclusive = 1u << 28;
     public const uint EpollEt = 1u << 31;
@@ -117,17 +105,7 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, EntryPoint = "setsockopt", SetLastError = true)]
     public static partial int SetSockOpt(int fd, int level, int name, void* value, int length);
 
-    [LibraryImport(Lib, EntryPoint = "getsockopt", SetLastError = true)]
-    public static partial int GetSockOpt(int fd, int level, int name, void* value, int* length);
 
-    [LibraryImport(Lib, EntryPoint = "getsockname", SetLastError = true)]
-    public static partial int GetSockName(int fd, SockAddr* address, int* length);
-
-    [LibraryImport(Lib, EntryPoint = "getpeername", SetLastError = true)]
-    public static partial int GetPeerName(int fd, SockAddr* address, int* length);
-
-    [LibraryImport(Lib, EntryPoint = "recv", SetLastError = true)]
-    public static partial nint Recv(int fd, byte* buffer, nint length, int flags);
 
     [LibraryImport(Lib, EntryPoint = "send", SetLastError = true)]
     public static partial nint Send(int fd, byte* buffer, nint length, int flags);

@@ -164,7 +164,8 @@ internal sealed unsafe class TcpProxy : IAsyncDisposable
         }
 
         // SO_REUSEADDR lets a restarted proxy rebind past TIME_WAIT; IP_FREEBIND lets externalIPs that are not (yet)
-        // local be bound; no SO_REUSEPORT, so a second proxy on the same address fails loudly instead of sharing.
+        // local be bound (SOL_IP options apply to IPv6 sockets too); no SO_REUSEPORT, so a second proxy on the same
+        // address fails loudly instead of sharing.
         LibC.SetSockOptInt(fd, LibC.SolSocket, LibC.SoReuseAddr, 1);
         LibC.SetSockOptInt(fd, LibC.SolIp, LibC.IpFreeBind, 1);
 
