@@ -129,6 +129,8 @@ public sealed class ManifestRoundTripTests : IClassFixture<ServerFixture>
     }
 
     /// <summary>The snapshot once the scheduler has bound the pods it can (spec.nodeName): two reads a second apart agree.</summary>
+    // Settled: unchanged for a second, and every Service without ready endpoints already explained by the diagnosis
+    // controller (its EndpointsReady=False comes a settle period after the Service's last change, later under load).
     private static async Task<string> SettledSnapshotAsync(Kubectl kubectl, string ns)
     {
         var last = await SnapshotAsync(kubectl, ns);
@@ -136,13 +138,25 @@ public sealed class ManifestRoundTripTests : IClassFixture<ServerFixture>
         {
             await Task.Delay(TimeSpan.FromSeconds(1));
             var now = await SnapshotAsync(kubectl, ns);
-            if (now == last)
+            if (now == last && await EmptyServicesDiagnosedAsync(kubectl, ns))
             {
                 return now;
             }
             last = now;
         }
         return last;
+    }
+
+    private static async Task<bool> EmptyServicesDiagnosedAsync(Kubectl kubectl, string ns)
+    {
+        var items = JsonNode.Parse(await kubectl.OkAsync($"get svc,ep -n {ns} -o json"))!["items"]!.AsArray();
+        var ready = items.Where(i => i!["kind"]!.GetValue<string>() == "Endpoints" &&
+                i["subsets"]?.AsArray().Any(s => s?["addresses"]?.AsArray().Count > 0) == true)
+            .Select(i => i!["metadata"]!["name"]!.GetValue<string>())
+            .ToHashSet();
+        return items.Where(i => i!["kind"]!.GetValue<string>() == "Service" && i["spec"]?["type"]?.GetValue<string>() != "ExternalName")
+            .All(s => ready.Contains(s!["metadata"]!["name"]!.GetValue<string>()) ||
+                s["status"]?["conditions"]?.AsArray().Any(c => c?["type"]?.GetValue<string>() == "EndpointsReady") == true);
     }
 
     private static string Resource(JsonObject document)
