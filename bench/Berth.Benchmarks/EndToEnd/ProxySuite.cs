@@ -325,8 +325,13 @@ internal sealed partial class ProxySuite : IAsyncDisposable
         foreach (var (kind, id) in new[] { (Kind.KeepAlive, "4a"), (Kind.Close, "4b"), (Kind.Bulk, "4c") })
         {
             var nginx = string.Join(", ", _targets.Select(t => $"{t.Name} {Cores(Median(t.NginxCores[kind]))}"));
+            var proxies = _targets.Where(t => t.ProxyCpu is not null).ToList();
+            // CPU per unit of work, per round (cores ÷ rate), so a proxy that does less work is not shown as cheaper.
+            var perUnit = kind == Kind.Bulk
+                ? "CPU per GB moved: " + string.Join(", ", proxies.Select(t => $"{t.Name} {Median(t.Cores[kind].Zip(t.Bulk, (c, b) => c / b * 1e12)):F0} ms"))
+                : "CPU per request: " + string.Join(", ", proxies.Select(t => $"{t.Name} {Median(t.Cores[kind].Zip(kind == Kind.Close ? t.Close : t.KeepAlive, (c, r) => c / r.RequestsPerSecond * 1e6)):F1} µs"));
             Row(id, $"Proxy CPU during {Describe(kind)}, cores (utime + stime ÷ wall time)", t => Median(t.Cores[kind]), Cores, "", false,
-                $"nginx itself meanwhile: {nginx} cores" + (kind == Kind.KeepAlive ? $"; {cpuNote}" : ""));
+                $"{perUnit}; nginx itself meanwhile: {nginx} cores" + (kind == Kind.KeepAlive ? $"; {cpuNote}" : ""));
         }
         if (_observations.Count > 0)
         {
@@ -338,8 +343,25 @@ internal sealed partial class ProxySuite : IAsyncDisposable
         }
         return sb.ToString();
 
-        string PerRound(Func<Target, IEnumerable<double>> values, Func<double, string> format) =>
-            "rounds: " + string.Join("; ", _targets.Select(t => $"{t.Name} {string.Join(" / ", values(t).Select(format))}"));
+        // The targets of one round ran minutes apart at most, so the ratio within a round is the least disturbed by
+        // the load of a shared machine changing between rounds.
+        string PerRound(Func<Target, IEnumerable<double>> values, Func<double, string> format)
+        {
+            var text = "rounds: " + string.Join("; ", _targets.Select(t => $"{t.Name} {string.Join(" / ", values(t).Select(format))}"));
+            if (berth is null)
+            {
+                return text;
+            }
+            foreach (var other in new[] { direct, haproxy })
+            {
+                if (other is not null)
+                {
+                    var ratios = values(berth).Zip(values(other), (b, o) => b / o).ToList();
+                    text += $"; Berth ÷ {other.Name} per round {string.Join(" / ", ratios.Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))} (median {Median(ratios).ToString("F2", CultureInfo.InvariantCulture)})";
+                }
+            }
+            return text;
+        }
     }
 
     private static string Ratio(double value, double baseline) => ResultTable.Ratio(value, baseline);
