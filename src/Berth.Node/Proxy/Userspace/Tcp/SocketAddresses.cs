@@ -31,6 +31,17 @@ internal static class SocketAddresses
     public static IPAddress ToAddress(in LibC.SockAddr address) =>
         address.Family == LibC.AfInet6 ? new IPAddress(address.Addr6, address.ScopeId) : new IPAddress(address.Addr4);
 
+    /// <summary>127.0.0.1 or ::1: the source the kernel gives an unbound socket connecting to a loopback address.</summary>
+    public static bool IsDefaultLoopbackSource(in LibC.SockAddr address)
+    {
+        if (address.Family == LibC.AfInet)
+        {
+            return address.Addr4 == 0x0100007F;
+        }
+        ReadOnlySpan<byte> bytes = address.Addr6;
+        return bytes[..15].IndexOfAnyExcept((byte)0) < 0 && bytes[15] == 1;
+    }
+
     /// <summary>127.0.0.0/8, ::1, or 127/8 mapped into IPv6: addresses a local upstream socket can bind to.</summary>
     public static bool IsLoopback(in LibC.SockAddr address)
     {

@@ -84,9 +84,11 @@ internal sealed unsafe partial class TcpLoop
     {
         LibC.SockAddr target = SocketAddresses.From(c.Endpoint!.EndPoint);
 
-        // The pod sees the real client when the client is local: the upstream socket takes the client's address
-        // (any port) before connecting. If the address cannot be used, the connection goes out unbound.
-        bool bind = c.ClientAddress.Family == target.Family && SocketAddresses.IsLoopback(c.ClientAddress);
+        // The pod sees the real client when both are local: the upstream socket takes the client's address (any
+        // port) before connecting. If the address cannot be used, the connection goes out unbound. 127.0.0.1 and ::1
+        // need no bind (two syscalls): the kernel picks them for loopback destinations anyway (lo's route src).
+        bool bind = c.ClientAddress.Family == target.Family && SocketAddresses.IsLoopback(target) &&
+            SocketAddresses.IsLoopback(c.ClientAddress) && !SocketAddresses.IsDefaultLoopbackSource(c.ClientAddress);
         while (true)
         {
             int fd = LibC.Socket(target.Family, LibC.SockStream | LibC.SockNonBlock | LibC.SockCloExec, 0);
