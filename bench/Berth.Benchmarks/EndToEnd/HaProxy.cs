@@ -13,13 +13,15 @@ internal static class HaProxy
 
     /// <summary>
     /// Plain TCP mode, as many threads as Berth's proxy has workers, no logging, timeouts long enough never to cut a
-    /// run's connection. With <paramref name="splice"/>, <c>option splice-auto</c>: HAProxy moves data with splice(2)
+    /// run's connection, and no SO_REUSEPORT (HAProxy's default on Linux lets a second HAProxy bind the same address and
+    /// take half its connections; Berth's proxy refuses to share, and so must the peer it is measured against). With <paramref name="splice"/>, <c>option splice-auto</c>: HAProxy moves data with splice(2)
     /// when its buffers fill, as Berth does past its splice threshold (HAProxy's default is off).
     /// </summary>
     public static string Config(IPEndPoint listen, IPEndPoint server, int threads, bool splice) => string.Create(CultureInfo.InvariantCulture, $"""
         global
             nbthread {threads}
             maxconn 4096
+            noreuseport
         defaults
             mode tcp
             timeout connect 2s

@@ -15,8 +15,9 @@ internal sealed partial class ProxySuite
 
               --mode cluster   (default) a real `berth server`, nginx as a process pod behind a ClusterIP Service;
                                targets: the pod IP, the ClusterIP (the node agent's proxy), HAProxy → the pod IP
-              --mode relay     no server: nginx as a plain process on 127.81.0.2:8080, Berth's TCP relay in this
-                               process on 127.81.0.3:80, HAProxy on 127.81.0.4:80 (for tuning the relay alone)
+              --mode relay     no server: nginx as a plain process on 127.81.N.2:8080, Berth's TCP relay in this
+                               process on 127.81.N.3:80, HAProxy on 127.81.N.4:80, N random per run (for tuning
+                               the relay alone)
               --berth PATH     the berth binary, cluster mode (default: $BERTH_BIN, else src/Berth/bin/Release/net10.0/berth)
               --out FILE       also write the markdown results to FILE
               --duration D     length of every measurement, e.g. 10s (default 10s)

@@ -12,9 +12,6 @@ namespace Berth.Benchmarks.EndToEnd;
 
 internal sealed partial class ProxySuite
 {
-    private static readonly IPEndPoint s_relayNginx = new(IPAddress.Parse("127.81.0.2"), 8080);
-    private static readonly IPEndPoint s_relayBerth = new(IPAddress.Parse("127.81.0.3"), 80);
-
     private ServicePortStats? _relayStats;
 
     /// <summary>
@@ -23,24 +20,26 @@ internal sealed partial class ProxySuite
     /// </summary>
     private async Task<IPEndPoint> SetUpRelayAsync(string content)
     {
-        var nginx = await Nginx.StartAsync(_nginxPrefix, s_relayNginx, content, _ct).ConfigureAwait(false);
+        var relayNginx = Address(2, 8080);
+        var relayBerth = Address(3, 80);
+        var nginx = await Nginx.StartAsync(_nginxPrefix, relayNginx, content, _ct).ConfigureAwait(false);
         _owned.Add(nginx);
-        _setup.Add($"nginx ({Nginx.Program}, 1 worker, access log off, sendfile on) as a plain process on {s_relayNginx}");
+        _setup.Add($"nginx ({Nginx.Program}, 1 worker, access log off, sendfile on) as a plain process on {relayNginx}");
         if (_options.Targets.Contains("direct"))
         {
-            _targets.Add(new Target("direct", "direct", s_relayNginx, null));
+            _targets.Add(new Target("direct", "direct", relayNginx, null));
         }
         if (_options.Targets.Contains("berth"))
         {
             var proxy = new TcpProxy(new ProxyOptions { Workers = _options.Workers, MetricsAddress = null, Log = line => Log($"berth relay: {line}") });
             _owned.Add(proxy);
             var name = new ServicePortName("bench", "nginx", "http", TransportProtocol.Tcp);
-            var service = new ServicePortInfo { Name = name, ClusterIPs = [s_relayBerth.Address], Port = s_relayBerth.Port };
-            var endpoint = new EndpointInfo(s_relayNginx.Address, s_relayNginx.Port) { Ready = true, Serving = true, IsLocal = true };
+            var service = new ServicePortInfo { Name = name, ClusterIPs = [relayBerth.Address], Port = relayBerth.Port };
+            var endpoint = new EndpointInfo(relayNginx.Address, relayNginx.Port) { Ready = true, Serving = true, IsLocal = true };
             var route = new ServiceRoute
             {
                 Service = service,
-                Frontends = [new Frontend(s_relayBerth.Address, s_relayBerth.Port, TransportProtocol.Tcp, FrontendKind.ClusterIP)],
+                Frontends = [new Frontend(relayBerth.Address, relayBerth.Port, TransportProtocol.Tcp, FrontendKind.ClusterIP)],
                 ClusterEndpoints = [endpoint],
                 ExternalEndpoints = [endpoint],
                 AllEndpoints = [endpoint],
@@ -54,10 +53,10 @@ internal sealed partial class ProxySuite
             {
                 throw new InvalidOperationException($"Berth's relay could not listen: {string.Join("; ", failures.Select(f => $"{f.Frontend}: {f.Reason}"))}");
             }
-            _targets.Add(new Target("berth", "Berth", s_relayBerth, ProcessCpu));
-            _setup.Add($"Berth: its TCP relay (`TcpProxy`, {_options.Workers} workers, splice past {new ProxyOptions().SpliceThreshold / 1024} KiB) in the benchmark process on {s_relayBerth}, one ClusterIP route with nginx as its one ready endpoint");
+            _targets.Add(new Target("berth", "Berth", relayBerth, ProcessCpu));
+            _setup.Add($"Berth: its TCP relay (`TcpProxy`, {_options.Workers} workers, splice past {new ProxyOptions().SpliceThreshold / 1024} KiB) in the benchmark process on {relayBerth}, one ClusterIP route with nginx as its one ready endpoint");
         }
-        return s_relayNginx;
+        return relayNginx;
     }
 
     private static TimeSpan ProcessCpu()

@@ -20,7 +20,6 @@ namespace Berth.Benchmarks.EndToEnd;
 /// </remarks>
 internal sealed partial class ProxySuite : IAsyncDisposable
 {
-    private static readonly IPEndPoint s_haproxy = new(IPAddress.Parse("127.81.0.4"), 80);
     private static readonly TimeSpan s_stopGrace = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan s_pause = TimeSpan.FromSeconds(1);
 
@@ -34,6 +33,11 @@ internal sealed partial class ProxySuite : IAsyncDisposable
     private readonly List<string> _rounds = [];
     private readonly List<string> _observations = [];
     private readonly List<IAsyncDisposable> _owned = [];
+
+    // A /24 of its own per run, 127.81.N.0 with N random: two runs side by side (two people tuning on one machine)
+    // must not share addresses, and HAProxy is told not to use SO_REUSEPORT, so a clash fails loudly instead of
+    // HAProxy silently sharing the port with another run's HAProxy.
+    private readonly int _block = Random.Shared.Next(1, 255);
     private BerthProcess? _server;
     private string _nginxPrefix = "";
 
@@ -93,10 +97,10 @@ internal sealed partial class ProxySuite : IAsyncDisposable
         var upstream = _options.Mode == "relay" ? await SetUpRelayAsync(content).ConfigureAwait(false) : await SetUpClusterAsync(content).ConfigureAwait(false);
         if (_options.Targets.Contains("haproxy"))
         {
-            var haproxy = await HaProxy.StartAsync(_root, s_haproxy, upstream, _options.Workers, _options.HaProxySplice, _ct).ConfigureAwait(false);
+            var haproxy = await HaProxy.StartAsync(_root, HaProxyAddress, upstream, _options.Workers, _options.HaProxySplice, _ct).ConfigureAwait(false);
             _owned.Add(haproxy);
-            _targets.Add(new Target("haproxy", "HAProxy", s_haproxy, haproxy.CpuTimeWithChildren));
-            _setup.Add($"HAProxy {HaProxyVersion()}: TCP mode on {s_haproxy} → {upstream}, `nbthread {_options.Workers}` (as many threads as Berth's proxy has workers), "
+            _targets.Add(new Target("haproxy", "HAProxy", HaProxyAddress, haproxy.CpuTimeWithChildren));
+            _setup.Add($"HAProxy {HaProxyVersion()}: TCP mode on {HaProxyAddress} → {upstream}, `nbthread {_options.Workers}` (as many threads as Berth's proxy has workers), "
                 + (_options.HaProxySplice ? "`option splice-auto`" : "no splice") + ", no logging");
         }
         // Order the targets the same way every time: direct, Berth, HAProxy.
@@ -128,6 +132,10 @@ internal sealed partial class ProxySuite : IAsyncDisposable
         Log($"done in {_clock.Elapsed.TotalSeconds:F0} s");
         return Render();
     }
+
+    private IPEndPoint HaProxyAddress => Address(4, 80);
+
+    private IPEndPoint Address(int host, int port) => new(IPAddress.Parse(string.Create(CultureInfo.InvariantCulture, $"127.81.{_block}.{host}")), port);
 
     private static int Order(string id) => id switch
     {
