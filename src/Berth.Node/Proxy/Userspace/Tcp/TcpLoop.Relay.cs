@@ -571,6 +571,7 @@ internal sealed unsafe partial class TcpLoop
         c.Endpoint = null;
         c.Candidates = default;
         _free.Push(c.Slot);
+        Interlocked.Decrement(ref _load);
     }
 
     private static void Release(ref Direction d)

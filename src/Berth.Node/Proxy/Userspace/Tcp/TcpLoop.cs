@@ -12,16 +12,22 @@ namespace Berth.Node.Proxy.Userspace.Tcp;
 
 /// <summary>
 /// One relay thread: an epoll set holding every listening frontend (level-triggered, EPOLLEXCLUSIVE, so one loop
-/// wakes per SYN) and the sockets of the connections this loop accepted (edge-triggered), which it alone owns. Apply reaches it through commands
-/// (an eventfd wakes it); commands run after the event batch, so a listener removed from the set by Apply can
-/// have no event left here once a command posted afterwards has run.
+/// wakes per SYN) and the sockets of the connections this loop owns (edge-triggered): those it accepted, or that a
+/// busier loop accepted and handed to it. Apply reaches it through commands (an eventfd wakes it); commands run after
+/// the event batch, so a listener removed from the set by Apply can have no event left here once a command posted
+/// afterwards has run.
 /// </summary>
 internal sealed unsafe partial class TcpLoop
 {
     private const int MaxEvents = 256;
 
-    // Accepts per listener wakeup: enough to empty a burst, few enough that one loop does not take them all.
+    // Accepts per listener wakeup: enough to empty a burst; balance among loops is kept by handing off instead.
     private const int AcceptBatch = 16;
+
+    // A loop with this many connections more than the least loaded one hands a new connection to that one: the
+    // listener wakes the first waiting loop (always the same when all are idle), so a burst of long-lived
+    // connections (a client pool, wrk -c16) would otherwise often land on one thread.
+    private const int HandOffSlack = 2;
 
     // epoll data: generation << 32 | slot << 2 | tag.
     private const ulong TagClient = 0;
@@ -38,6 +44,7 @@ internal sealed unsafe partial class TcpLoop
     private readonly int _epoll;
     private readonly int _wake;
     private readonly ConcurrentQueue<Action<TcpLoop>> _commands = new();
+    private readonly ConcurrentQueue<(ListenerBinding Binding, int Fd, LibC.SockAddr Peer)> _handedOff = new();
     private readonly Thread _thread;
     private readonly long _connectTimeout;
     private readonly long _drainTimeout;
@@ -53,6 +60,9 @@ internal sealed unsafe partial class TcpLoop
 
     // Held for the moment the process runs out of descriptors (see RefuseWithSpare).
     private int _spare;
+
+    // Connections this loop owns plus those handed to it and not yet taken in; read by the other loops' accepts.
+    private int _load;
 
     public TcpLoop(TcpProxy proxy, ProxyOptions options, int index)
     {
@@ -188,6 +198,10 @@ internal sealed unsafe partial class TcpLoop
                 }
                 if (commands)
                 {
+                    while (_handedOff.TryDequeue(out (ListenerBinding Binding, int Fd, LibC.SockAddr Peer) handed))
+                    {
+                        Admit(handed.Binding, handed.Fd, handed.Peer);
+                    }
                     while (_commands.TryDequeue(out Action<TcpLoop>? command))
                     {
                         command(this);
@@ -215,6 +229,10 @@ internal sealed unsafe partial class TcpLoop
                 {
                     Close(_connections[slot], reset: false);
                 }
+            }
+            while (_handedOff.TryDequeue(out (ListenerBinding Binding, int Fd, LibC.SockAddr Peer) handed))
+            {
+                LibC.Close(handed.Fd);
             }
             LibC.Close(_epoll);
             LibC.Close(_wake);
@@ -284,8 +302,37 @@ internal sealed unsafe partial class TcpLoop
                 // EAGAIN: another loop took it; EINVAL: Apply just stopped the listener.
                 return;
             }
-            Admit(listener.Binding, fd, peer);
+            TcpLoop owner = LeastLoaded();
+            Interlocked.Increment(ref owner._load);
+            if (owner == this)
+            {
+                Admit(listener.Binding, fd, peer);
+            }
+            else
+            {
+                owner._handedOff.Enqueue((listener.Binding, fd, peer));
+                owner.Wake();
+            }
         }
+    }
+
+    /// <summary>Connections this loop owns or is about to take in.</summary>
+    public int Load => Volatile.Read(ref _load);
+
+    private TcpLoop LeastLoaded()
+    {
+        TcpLoop least = this;
+        int leastLoad = Volatile.Read(ref _load);
+        foreach (TcpLoop loop in _proxy.Loops)
+        {
+            int load = Volatile.Read(ref loop._load);
+            if (load < leastLoad)
+            {
+                least = loop;
+                leastLoad = load;
+            }
+        }
+        return Volatile.Read(ref _load) - leastLoad > HandOffSlack ? least : this;
     }
 
     // Out of descriptors, the waiting connection would keep the level-triggered listener ready and the loop spinning:
@@ -311,6 +358,7 @@ internal sealed unsafe partial class TcpLoop
         if (candidates.IsEmpty || (binding.Frontend.Kind == FrontendKind.LoadBalancer && !SourceAllowed(program.Route.Service, client)))
         {
             Interlocked.Increment(ref program.Stats.Refused);
+            Interlocked.Decrement(ref _load);
             Reset(fd);
             LibC.Close(fd);
             return;

@@ -41,6 +41,9 @@ internal sealed unsafe class TcpProxy : IAsyncDisposable
         }
     }
 
+    /// <summary>Every relay loop, for a loop handing a new connection to a less loaded one.</summary>
+    internal ReadOnlySpan<TcpLoop> Loops => _loops;
+
     /// <summary>The listener an epoll registration names, or null once it is gone.</summary>
     internal TcpFrontendListener? ListenerAt(int id)
     {

@@ -222,6 +222,36 @@ public sealed class TcpProxyRelayTests
     }
 
     [Fact]
+    public async Task Accept_BurstOfConnections_SpreadOverTheLoops()
+    {
+        // The listener wakes the first idle loop every time; without hand-off all of these could land on one.
+        await using TestBackend backend = new(Address(16, 10), TestBackend.Echo);
+        Frontend frontend = Frontend(Address(16, 1));
+        RouteProgram program = Program("spread", [frontend], [backend.Endpoint]);
+        await using TcpProxy proxy = new(Options());
+        proxy.Apply([program]);
+
+        List<Socket> clients = [];
+        try
+        {
+            for (int i = 0; i < 12; i++)
+            {
+                Socket client = await ConnectAsync(frontend);
+                clients.Add(client);
+                Assert.Equal("x", await EchoOnceAsync(client, "x"));
+            }
+
+            int[] loads = [.. proxy.Loops.ToArray().Select(loop => loop.Load)];
+            Assert.Equal(12, loads.Sum());
+            Assert.InRange(loads.Max() - loads.Min(), 0, 3);
+        }
+        finally
+        {
+            clients.ForEach(client => client.Dispose());
+        }
+    }
+
+    [Fact]
     public async Task Connect_FirstEndpointRefuses_ServedByTheOtherAndRetriedCounted()
     {
         IPEndPoint dead = new(Address(6, 10), FreePort());
