@@ -103,32 +103,26 @@ public sealed partial class BerthServer : IAsyncDisposable
         return server;
     }
 
-    private static int s_nextBlock = Random.Shared.Next(0, 60);
-
     /// <summary>
-    /// Every node agent runs a service proxy that listens on its cluster's ClusterIPs and load-balancer addresses, so
-    /// servers running side by side (parallel tests, other test runs) each get their own /16 for both, unless the
-    /// test chooses: 127.N.0.0/17 for ClusterIPs and 127.N.128.0/17 for load balancers, N in 20-79 (clear of the
-    /// defaults 127.96 and 127.100, node addresses in 127.0, and the cluster CIDRs of <see cref="NodeAgentCluster"/>).
-    /// The block is kept in the data dir, so a server restarted on it keeps its addresses. The proxy's metrics listen
-    /// on a free port.
+    /// Unless the test chooses, each server gets its own ClusterIP, load-balancer and pod ranges
+    /// (<see cref="AddressBlocks"/>) and its proxy's metrics listen on a free port.
     /// </summary>
     private static IEnumerable<string> AddressingArgs(string dataDir, string[] extraArgs)
     {
+        var block = AddressBlocks.For(dataDir);
+        if (!extraArgs.Contains("--cluster-cidr"))
+        {
+            yield return "--cluster-cidr";
+            yield return AddressBlocks.ClusterCidr(block);
+        }
         if (!extraArgs.Contains("--service-cidr"))
         {
-            var file = Path.Combine(dataDir, "e2e-address-block");
-            if (!File.Exists(file))
-            {
-                File.WriteAllText(file, (20 + (Interlocked.Increment(ref s_nextBlock) % 60)).ToString(System.Globalization.CultureInfo.InvariantCulture));
-            }
-            var n = File.ReadAllText(file).Trim();
             yield return "--service-cidr";
-            yield return $"127.{n}.0.0/17";
+            yield return AddressBlocks.ServiceCidr(block);
             if (!extraArgs.Contains("--load-balancer-pool"))
             {
                 yield return "--load-balancer-pool";
-                yield return $"127.{n}.128.0/17";
+                yield return AddressBlocks.LoadBalancerPool(block);
             }
         }
         if (!extraArgs.Contains("--metrics-bind-address"))

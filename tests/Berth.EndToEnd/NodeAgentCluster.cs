@@ -10,14 +10,8 @@ namespace Berth.EndToEnd;
 /// share: namespaces, pod and event polling, and a marker that every pod process of this cluster carries in its
 /// environment (<see cref="MarkerEnv"/>), so a test can prove no process survived and disposal can end any that did.
 /// </summary>
-/// <remarks>
-/// Each cluster gets its own cluster CIDR (127.N.0.0/16): the servers of parallel tests (and of other test runs on
-/// the machine) all name their node after the host, so with the default CIDR their pods would get the same IPs.
-/// </remarks>
 public sealed class NodeAgentCluster : IAsyncDisposable
 {
-    private static int s_nextCidr = Random.Shared.Next(0, 60);
-
     private readonly List<string> _tempDirs = [];
     private readonly string[] _serverArgs;
     private int _nextMarker;
@@ -48,9 +42,8 @@ public sealed class NodeAgentCluster : IAsyncDisposable
     /// <summary>Starts a server (with extra `berth server` flags, kept for restarts) and waits for its node to be Ready.</summary>
     public static async Task<NodeAgentCluster> StartAsync(params string[] serverArgs)
     {
-        var n = 160 + (Interlocked.Increment(ref s_nextCidr) % 60);
-        var cidr = $"127.{n}.0.0/16";
-        var server = await BerthServer.StartAsync(null, 0, ["--cluster-cidr", cidr, .. serverArgs]);
+        var server = await BerthServer.StartAsync(null, 0, serverArgs);
+        var cidr = AddressBlocks.ClusterCidr(AddressBlocks.For(server.DataDir));
         var cluster = new NodeAgentCluster(server, cidr, "e2e" + Guid.NewGuid().ToString("N")[..12], serverArgs);
         try
         {
@@ -75,7 +68,7 @@ public sealed class NodeAgentCluster : IAsyncDisposable
         // The first server owns the data dir (removed when it is disposed, after its successor).
         _restartedFrom ??= Server;
         Kubectl.Dispose();
-        Server = await BerthServer.StartAsync(_restartedFrom.DataDir, 0, ["--cluster-cidr", ClusterCidr, .. _serverArgs]);
+        Server = await BerthServer.StartAsync(_restartedFrom.DataDir, 0, _serverArgs);
         Kubectl = Server.Kubectl();
         await WaitForReadyNodeAsync();
     }

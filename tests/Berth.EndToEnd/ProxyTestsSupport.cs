@@ -19,21 +19,17 @@ public sealed partial class ProxyFixture : IAsyncLifetime
 
     public NodeAgentCluster Cluster { get; private set; } = null!;
 
-    /// <summary>N of the server's 127.N.0.0/17 service CIDR and 127.N.128.0/17 load-balancer pool (<see cref="BerthServer"/>).</summary>
+    /// <summary>The server's <see cref="AddressBlocks"/> block: its service CIDR and load-balancer pool.</summary>
     public int AddressBlock { get; private set; }
 
     public async Task InitializeAsync()
     {
         Cluster = await NodeAgentCluster.StartAsync();
-        AddressBlock = int.Parse(File.ReadAllText(Path.Combine(Cluster.Server.DataDir, "e2e-address-block")).Trim(), CultureInfo.InvariantCulture);
+        AddressBlock = AddressBlocks.For(Cluster.Server.DataDir);
     }
 
-    /// <summary>
-    /// An externalIP for this server alone. Upstream validation refuses loopback externalIPs, so it is a documentation
-    /// address (TEST-NET-2, never routed) that the proxy binds with IP_FREEBIND; the tests never send traffic to it.
-    /// The last octet is the server's address block, which no other server running beside it has.
-    /// </summary>
-    public IPAddress ExternalIP => IPAddress.Parse($"198.51.100.{AddressBlock}");
+    /// <summary>An externalIP no other server running beside this one has.</summary>
+    public IPAddress ExternalIP => AddressBlocks.ExternalIP(AddressBlock);
 
     /// <summary>The port of the proxy's /metrics and /healthz, from the line the server logs once they listen.</summary>
     public async Task<int> MetricsPortAsync()
