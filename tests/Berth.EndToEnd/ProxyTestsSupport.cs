@@ -19,17 +19,14 @@ public sealed partial class ProxyFixture : IAsyncLifetime
 
     public NodeAgentCluster Cluster { get; private set; } = null!;
 
-    /// <summary>The server's <see cref="AddressBlocks"/> block: its service CIDR and load-balancer pool.</summary>
-    public int AddressBlock { get; private set; }
+    /// <summary>An externalIP no other server running beside this one has (from its <see cref="AddressBlocks"/> block).</summary>
+    public IPAddress ExternalIP { get; private set; } = IPAddress.None;
 
     public async Task InitializeAsync()
     {
         Cluster = await NodeAgentCluster.StartAsync();
-        AddressBlock = AddressBlocks.For(Cluster.Server.DataDir);
+        ExternalIP = AddressBlocks.ExternalIP(AddressBlocks.For(Cluster.Server.DataDir));
     }
-
-    /// <summary>An externalIP no other server running beside this one has.</summary>
-    public IPAddress ExternalIP => AddressBlocks.ExternalIP(AddressBlock);
 
     /// <summary>The port of the proxy's /metrics and /healthz, from the line the server logs once they listen.</summary>
     public async Task<int> MetricsPortAsync()
