@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Berth.Api.Models;
 using Berth.Api.Serialization;
 using Berth.Client;
+using Berth.Node.Dns;
 using Berth.Node.Kubelet;
 using Berth.Node.Kubelet.Probes;
 using Berth.Node.Kubelet.Runtime;
@@ -31,6 +32,7 @@ public sealed class NodeAgent : IAsyncDisposable
     private KubeletContext? _context;
     private Prober? _prober;
     private ServiceProxy? _proxy;
+    private ClusterDns? _dns;
 
     private NodeAgent(NodeAgentOptions options)
     {
@@ -44,6 +46,9 @@ public sealed class NodeAgent : IAsyncDisposable
 
     /// <summary>This node's service proxy, unless it runs none.</summary>
     public ServiceProxy? Proxy => _proxy;
+
+    /// <summary>This node's cluster DNS server, unless it runs none.</summary>
+    public ClusterDns? Dns => _dns;
 
     /// <summary>Starts the agent; returns once the Node is registered and pods are being run.</summary>
     public static async Task<NodeAgent> StartAsync(NodeAgentOptions options, CancellationToken ct = default)
@@ -87,6 +92,11 @@ public sealed class NodeAgent : IAsyncDisposable
             _proxy = await ServiceProxy.StartAsync(o.Client, o.NodeName, o.NodeIP, proxyOptions, ct).ConfigureAwait(false);
         }
 
+        if (o.ServeDns)
+        {
+            _dns = await ClusterDns.StartAsync(o.Client, o.NodeName, o.Dns, ct).ConfigureAwait(false);
+        }
+
         _services = new Informer<Service>(o.Client, log: line => log("agent: services: " + line));
         await _services.StartAsync(_stop.Token).ConfigureAwait(false);
         _prober = new Prober();
@@ -102,6 +112,7 @@ public sealed class NodeAgent : IAsyncDisposable
             Addresses = new PodAddresses(Path.Combine(o.DataDir, "pod-ips"), podCidr),
             Services = () => [.. _services.List()],
             WaitUntilUnrouted = _proxy is null ? null : _proxy.WaitUntilUnroutedAsync,
+            Dns = o.Dns,
             Allocatable = node.Status?.Allocatable ?? NodeInfo.Capacity(),
             Time = o.Time,
             Log = log,
@@ -333,6 +344,10 @@ public sealed class NodeAgent : IAsyncDisposable
         if (_proxy is not null)
         {
             await _proxy.DisposeAsync().ConfigureAwait(false);
+        }
+        if (_dns is not null)
+        {
+            await _dns.DisposeAsync().ConfigureAwait(false);
         }
         foreach (var loop in _loops)
         {

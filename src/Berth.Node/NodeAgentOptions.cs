@@ -33,6 +33,15 @@ public sealed class NodeAgentOptions
     /// <summary>The service proxy (kube-proxy) of this node; null runs none (--proxy-mode none).</summary>
     public Proxy.ProxyOptions? Proxy { get; init; } = new();
 
+    /// <summary>
+    /// The cluster DNS settings: the kubelet writes pods' resolv.conf from them (cluster domain, cluster DNS address,
+    /// the host's resolv.conf), and, with <see cref="ServeDns"/>, this node answers the cluster zone.
+    /// </summary>
+    public Dns.DnsOptions Dns { get; init; } = new();
+
+    /// <summary>Run this node's DNS server (--dns-mode node); false for none (e.g. a second agent on the same host).</summary>
+    public bool ServeDns { get; init; } = true;
+
     public Action<string> Log { get; init; } = Console.WriteLine;
 
     public TimeProvider Time { get; init; } = TimeProvider.System;

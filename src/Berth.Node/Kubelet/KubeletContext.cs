@@ -37,6 +37,9 @@ internal sealed class KubeletContext
     /// </summary>
     public Func<string, TimeSpan, Task>? WaitUntilUnrouted { get; init; }
 
+    /// <summary>Cluster domain, cluster DNS address (else kube-system/kube-dns's ClusterIP) and the host's resolv.conf, for pods' DNS.</summary>
+    public required Dns.DnsOptions Dns { get; init; }
+
     public required TimeProvider Time { get; init; }
 
     public required Action<string> Log { get; init; }
