@@ -25,6 +25,12 @@ public sealed partial class SystemServices : BackgroundService
     public const string KubernetesName = "kubernetes";
     public const string DnsName = "kube-dns";
 
+    /// <summary>Upstream's label for "another proxy serves this Service"; every kube-proxy skips such Services.</summary>
+    public const string ServiceProxyNameLabel = "service.kubernetes.io/service-proxy-name";
+
+    /// <summary>The value kube-dns carries: the node agents' DNS servers are its "proxy".</summary>
+    public const string NodeDnsProxyName = "berth-node-dns";
+
     private static readonly TimeSpan s_interval = TimeSpan.FromSeconds(10);
 
     private readonly ObjectStore _objects;
@@ -105,7 +111,15 @@ public sealed partial class SystemServices : BackgroundService
         {
             Name = DnsName,
             Namespace = "kube-system",
-            Labels = new() { ["k8s-app"] = "kube-dns", ["kubernetes.io/cluster-service"] = "true", ["kubernetes.io/name"] = "CoreDNS" },
+            Labels = new()
+            {
+                ["k8s-app"] = "kube-dns",
+                ["kubernetes.io/cluster-service"] = "true",
+                ["kubernetes.io/name"] = "CoreDNS",
+                // Each node agent answers on the cluster DNS address itself (NodeLocal DNSCache style): the proxies
+                // must leave this Service's ClusterIP:53 alone, or they would take the address the DNS binds.
+                [ServiceProxyNameLabel] = NodeDnsProxyName,
+            },
         },
         Spec = new ServiceSpec
         {
@@ -161,7 +175,12 @@ public sealed partial class SystemServices : BackgroundService
             var service = KubeJson.Deserialize<Service>(current.Object);
             var port = service.Spec?.Ports is [var only] ? only : null;
             var wanted = desired.Spec!.Ports![0];
-            if (!overwriteSpec || (service.Spec?.Type == "ClusterIP" && port is not null && port.Port == wanted.Port && port.TargetPort?.ToString() == wanted.TargetPort?.ToString()))
+            if (!overwriteSpec)
+            {
+                await EnsureLabelAsync(current, desired, ServiceProxyNameLabel, ct).ConfigureAwait(false);
+                return;
+            }
+            if (service.Spec?.Type == "ClusterIP" && port is not null && port.Port == wanted.Port && port.TargetPort?.ToString() == wanted.TargetPort?.ToString())
             {
                 return;
             }
@@ -197,6 +216,25 @@ public sealed partial class SystemServices : BackgroundService
         {
             await txn.RevertAsync(CancellationToken.None).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Puts back one label of <paramref name="desired"/> that the node agents rely on (a kube-dns from before Berth
+    /// answered DNS, or one a user edited); the rest of the Service is the user's to change.
+    /// </summary>
+    private async Task EnsureLabelAsync(StoredObject current, Service desired, string label, CancellationToken ct)
+    {
+        var value = desired.Metadata!.Labels![label];
+        var metadata = (JsonObject)current.Object["metadata"]!;
+        if ((metadata["labels"] as JsonObject)?[label]?.GetValue<string>() == value)
+        {
+            return;
+        }
+        var updated = (JsonObject)current.Object.DeepClone();
+        var labels = updated["metadata"]!["labels"] as JsonObject ?? [];
+        labels[label] = value;
+        updated["metadata"]!["labels"] = labels;
+        await WriteUpdateAsync(updated, current, ct).ConfigureAwait(false);
     }
 
     private async Task WriteUpdateAsync(JsonObject updated, StoredObject current, CancellationToken ct)

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using Berth.ApiServer.Allocation;
+using Berth.ApiServer.Services;
 using Berth.ApiServer.Tests.Http;
 
 namespace Berth.ApiServer.Tests.Services;
@@ -269,6 +270,24 @@ public sealed class ServiceRegistryHttpTests : IAsyncLifetime
         Assert.Equal(_server.Client.BaseAddress!.Port, subset["ports"]![0]!["port"]!.GetValue<int>());
 
         var (_, dns) = await SendAsync(HttpMethod.Get, "/api/v1/namespaces/kube-system/services/kube-dns");
+        Assert.Equal("127.96.0.10", ClusterIPOf(dns));
+        Assert.Equal("berth-node-dns", dns["metadata"]!["labels"]![SystemServices.ServiceProxyNameLabel]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task SystemServices_KubeDnsLosesItsProxyNameLabel_ReconcilePutsItBackAndKeepsTheUsersChanges()
+    {
+        const string kubeDns = "/api/v1/namespaces/kube-system/services/kube-dns";
+        var (status, _) = await SendAsync(HttpMethod.Patch, kubeDns,
+            """{"metadata":{"labels":{"service.kubernetes.io/service-proxy-name":null,"team":"dns"}}}""", "application/merge-patch+json");
+        Assert.Equal(HttpStatusCode.OK, status);
+
+        await _server.Service<SystemServices>().EnsureAsync(IPAddress.Loopback, _server.Client.BaseAddress!.Port, CancellationToken.None);
+
+        var (_, dns) = await SendAsync(HttpMethod.Get, kubeDns);
+        var labels = dns["metadata"]!["labels"]!;
+        Assert.Equal("berth-node-dns", labels[SystemServices.ServiceProxyNameLabel]!.GetValue<string>());
+        Assert.Equal("dns", labels["team"]!.GetValue<string>());
         Assert.Equal("127.96.0.10", ClusterIPOf(dns));
     }
 
