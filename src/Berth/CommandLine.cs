@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Berth.Api.Validation;
 using Berth.ApiServer;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography.X509Certificates;
@@ -11,6 +12,7 @@ using Berth.Client;
 using Berth.Controllers;
 using Berth.Controllers.NodeLifecycle;
 using Berth.Node;
+using Berth.Node.Dns;
 using Berth.Node.Proxy;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -42,6 +44,9 @@ internal static class CommandLine
                       [--proxy-mode userspace|none] [--nodeport-addresses IP|CIDR,...] [--metrics-bind-address IP:PORT]
                       [--proxy-drain-timeout DURATION] [--udp-idle-timeout DURATION]
                       [--proxy-min-sync-period DURATION] [--proxy-sync-period DURATION]
+          DNS FLAGS (the node's cluster DNS and its pods' resolv.conf, both commands):
+                      [--dns-mode node|none] [--cluster-domain DOMAIN] [--cluster-dns IP]
+                      [--dns-upstream IP[:PORT],...] [--dns-ttl DURATION] [--resolv-conf FILE]
           berth version
           berth help
 
@@ -57,7 +62,10 @@ internal static class CommandLine
           --proxy-mode userspace (none: this node proxies nothing, e.g. a second agent on the same host),
           --nodeport-addresses the node IP, --metrics-bind-address 127.0.0.1:10249 (port 0 = any free port),
           --proxy-drain-timeout 1h (connections to a removed endpoint are closed after it; 0 = never),
-          --udp-idle-timeout 30s, --proxy-min-sync-period 0, --proxy-sync-period 30s.
+          --udp-idle-timeout 30s, --proxy-min-sync-period 0, --proxy-sync-period 30s,
+          --dns-mode node (none: this node answers no DNS, e.g. a second agent on the same host; its pods still use
+          the cluster DNS), --cluster-domain cluster.local, --cluster-dns the ClusterIP of kube-system/kube-dns,
+          --dns-upstream the nameservers of --resolv-conf (default /etc/resolv.conf), --dns-ttl 5s.
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -300,6 +308,13 @@ internal static class CommandLine
         private TimeSpan? _udpIdleTimeout;
         private TimeSpan? _minSyncPeriod;
         private TimeSpan? _syncPeriod;
+        private bool _serveDns = true;
+        private readonly DnsOptions _dnsDefaults = new();
+        private string? _clusterDomain;
+        private IPAddress? _clusterDns;
+        private IReadOnlyList<IPEndPoint>? _dnsUpstreams;
+        private TimeSpan? _dnsTtl;
+        private string? _resolvConf;
 
         public bool TryParse(string[] args, ref int i)
         {
@@ -345,6 +360,33 @@ internal static class CommandLine
                 case "--proxy-sync-period":
                     _syncPeriod = Duration(args, ref i);
                     return true;
+                case "--dns-mode":
+                    _serveDns = Value(args, ref i) switch
+                    {
+                        "node" => true,
+                        "none" => false,
+                        var other => throw new UsageException($"--dns-mode must be node or none, not \"{other}\""),
+                    };
+                    return true;
+                case "--cluster-domain":
+                    _clusterDomain = ClusterDomain(args, ref i);
+                    return true;
+                case "--cluster-dns":
+                    _clusterDns = IPAddress.TryParse(Value(args, ref i), out var dns) ? dns : throw new UsageException($"--cluster-dns must be an IP address, not \"{args[i]}\"");
+                    return true;
+                case "--dns-upstream":
+                    _dnsUpstreams = DnsUpstreams(args, ref i);
+                    return true;
+                case "--dns-ttl":
+                    _dnsTtl = Duration(args, ref i, allowZero: true);
+                    if (_dnsTtl.Value.Milliseconds != 0)
+                    {
+                        throw new UsageException("--dns-ttl must be whole seconds, such as 5s or 30s");
+                    }
+                    return true;
+                case "--resolv-conf":
+                    _resolvConf = Value(args, ref i);
+                    return true;
                 default:
                     return false;
             }
@@ -368,10 +410,51 @@ internal static class CommandLine
                 SyncPeriod = _syncPeriod ?? _proxyDefaults.SyncPeriod,
                 Log = line => Log("proxy: " + line),
             },
+            Dns = new DnsOptions
+            {
+                ClusterDomain = _clusterDomain ?? _dnsDefaults.ClusterDomain,
+                ClusterDnsIP = _clusterDns,
+                Upstreams = _dnsUpstreams,
+                HostResolvConf = _resolvConf ?? _dnsDefaults.HostResolvConf,
+                Ttl = _dnsTtl ?? _dnsDefaults.Ttl,
+                Log = line => Log("dns: " + line),
+            },
+            ServeDns = _serveDns,
             Token = token,
             DataDir = dataDir,
             Log = Log,
         };
+    }
+
+    /// <summary>--cluster-domain: a DNS subdomain such as cluster.local (a trailing dot is dropped).</summary>
+    private static string ClusterDomain(string[] args, ref int i)
+    {
+        var value = Value(args, ref i).TrimEnd('.').ToLowerInvariant();
+        return value.Length > 0 && NameValidation.IsDns1123Subdomain(value).Count == 0
+            ? value : throw new UsageException($"--cluster-domain must be a DNS name such as cluster.local, not \"{args[i]}\"");
+    }
+
+    /// <summary>--dns-upstream: comma-separated IP or IP:PORT (port 53 when left out), e.g. 127.0.0.1:5353,[::1]:53.</summary>
+    private static IReadOnlyList<IPEndPoint> DnsUpstreams(string[] args, ref int i)
+    {
+        var value = Value(args, ref i);
+        var upstreams = new List<IPEndPoint>();
+        foreach (var entry in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (IPAddress.TryParse(entry, out var address) && !entry.StartsWith('['))
+            {
+                upstreams.Add(new IPEndPoint(address, 53));
+            }
+            else if (IPEndPoint.TryParse(entry, out var endpoint) && endpoint.Port != 0)
+            {
+                upstreams.Add(endpoint);
+            }
+            else
+            {
+                throw new UsageException($"--dns-upstream takes IP or IP:PORT entries separated by commas; \"{entry}\" is neither");
+            }
+        }
+        return upstreams.Count > 0 ? upstreams : throw new UsageException("--dns-upstream needs at least one IP address");
     }
 
     /// <summary>--nodeport-addresses: a comma-separated list of IP addresses and CIDRs.</summary>

@@ -107,6 +107,9 @@ public sealed partial class BerthServer : IAsyncDisposable
     /// Unless the test chooses, each server gets its own ClusterIP, load-balancer and pod ranges
     /// (<see cref="AddressBlocks"/>) and its proxy's metrics listen on a free port.
     /// </summary>
+    /// <summary>The upstream DNS every test server forwards to unless told otherwise: the discard port, where nothing listens.</summary>
+    public const string NoDnsUpstream = "127.0.0.1:9";
+
     private static IEnumerable<string> AddressingArgs(string dataDir, string[] extraArgs)
     {
         var block = AddressBlocks.For(dataDir);
@@ -114,6 +117,13 @@ public sealed partial class BerthServer : IAsyncDisposable
         {
             yield return "--cluster-cidr";
             yield return AddressBlocks.ClusterCidr(block);
+        }
+        if (!extraArgs.Contains("--dns-upstream"))
+        {
+            // Tests never send DNS to the machine's resolver: a server's forwarder gets a loopback port where nothing
+            // listens (queries outside the cluster zone fail fast with SERVFAIL) unless the test starts an upstream.
+            yield return "--dns-upstream";
+            yield return NoDnsUpstream;
         }
         if (!extraArgs.Contains("--service-cidr"))
         {

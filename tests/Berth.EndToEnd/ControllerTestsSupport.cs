@@ -158,7 +158,7 @@ public sealed class BerthAgent : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        string[] args = ["agent", "--server", cluster.Server.Url, "--token", token, "--node-name", nodeName, "--data-dir", cluster.TempDir("berth-agent"), "--kubelet-port", "0", "--proxy-mode", "none", .. extraArgs];
+        string[] args = ["agent", "--server", cluster.Server.Url, "--token", token, "--node-name", nodeName, "--data-dir", cluster.TempDir("berth-agent"), "--kubelet-port", "0", "--proxy-mode", "none", "--dns-mode", "none", .. extraArgs];
         foreach (var arg in args)
         {
             psi.ArgumentList.Add(arg);

@@ -21,7 +21,7 @@ public sealed class NodeAgentJoinTests
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "agent", "--server", cluster.Server.Url, "--token", token, "--node-name", "second", "--data-dir", agentDir, "--kubelet-port", "0", "--proxy-mode", "none" })
+        foreach (var arg in new[] { "agent", "--server", cluster.Server.Url, "--token", token, "--node-name", "second", "--data-dir", agentDir, "--kubelet-port", "0", "--proxy-mode", "none", "--dns-mode", "none" })
         {
             psi.ArgumentList.Add(arg);
         }
