@@ -61,7 +61,9 @@ public readonly ref struct DnsRequest
     /// <summary>
     /// Reads <paramref name="packet"/>; never throws and never allocates. On <see cref="DnsParseResult.FormErr"/>,
     /// <see cref="DnsParseResult.NotImp"/> and <see cref="DnsParseResult.BadVersion"/> the Id (and what could be read)
-    /// is filled so an error response can be written.
+    /// is filled so an error response can be written. A question name that text cannot show plainly (a '.' or a byte
+    /// outside printable ASCII inside a label), or that does not fit <paramref name="nameBuffer"/>, is FORMERR: no
+    /// cluster name has one, and answering FORMERR for it is what RFC 1035 4.1.1 allows.
     /// </summary>
     public static DnsParseResult TryParse(ReadOnlySpan<byte> packet, Span<char> nameBuffer, out DnsRequest request)
     {
