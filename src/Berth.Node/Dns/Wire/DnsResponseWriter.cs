@@ -29,8 +29,8 @@ public static class DnsResponseWriter
     /// Writes the response to <paramref name="request"/> into <paramref name="destination"/> and returns its length.
     /// Owner names equal to the question name are written as a pointer to it. If the whole message would exceed
     /// <paramref name="maxSize"/> (UDP: the client's payload size, 512 without EDNS; TCP: 65535), whole records are
-    /// left off from the end and TC is set, as CoreDNS does (UDP only; on TCP everything fits or the additional
-    /// section is cut). With EDNS in the request, an OPT record (payload size <paramref name="serverPayloadSize"/>) is added.
+    /// left off from the end, and TC is set when an answer or authority record was among them, as CoreDNS does. With
+    /// EDNS in the request, an OPT record (payload size <paramref name="serverPayloadSize"/>) is added.
     /// </summary>
     /// <remarks>
     /// Truncation follows miekg/dns Msg.Truncate (msg_truncate.go): records are kept in order (answer, authority,
