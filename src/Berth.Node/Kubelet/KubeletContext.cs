@@ -38,7 +38,7 @@ internal sealed class KubeletContext
     public Func<string, TimeSpan, Task>? WaitUntilUnrouted { get; init; }
 
     /// <summary>Cluster domain, cluster DNS address (else kube-system/kube-dns's ClusterIP) and the host's resolv.conf, for pods' DNS.</summary>
-    public required Dns.DnsOptions Dns { get; init; }
+    public required Berth.Node.Dns.DnsOptions Dns { get; init; }
 
     public required TimeProvider Time { get; init; }
 
