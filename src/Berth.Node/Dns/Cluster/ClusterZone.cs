@@ -9,62 +9,444 @@ namespace Berth.Node.Dns.Cluster;
 /// from), updated from informer events on one thread at a time, and turned into an immutable
 /// <see cref="ZoneSnapshot"/> on demand. Not thread-safe: the caller serializes Apply/Delete/Snapshot.
 /// </summary>
+/// <remarks>
+/// Apply/Delete only record projections and what they touched; <see cref="Snapshot"/> rebuilds the names of the
+/// Services, namespaces, pods and reverse addresses touched since the last one in a master table of names, and
+/// hands out a copy of it. Entries are immutable and shared by consecutive snapshots, so their answers (encoded on
+/// first use) survive until their Service changes.
+/// </remarks>
 public sealed class ClusterZone
 {
-    public ClusterZone(ZoneOptions options) => throw new NotImplementedException();
+    private readonly string _domain;
+    private readonly uint _ttl;
+    private readonly TimeProvider _time;
+    private readonly DnsAnswer _nsAnswer;
+
+    // Projections, keyed "namespace/name".
+    private readonly Dictionary<string, ServiceProjection> _services = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SliceProjection> _slices = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SortedSet<string>> _slicesByService = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PodProjection> _pods = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _namespaceRefs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PodName> _podNames = new(StringComparer.Ordinal);
+    private readonly Dictionary<IPAddress, List<string>> _podIPs = [];
+
+    // Touched since the last snapshot.
+    private readonly HashSet<string> _dirtyServices = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _dirtyNamespaces = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _dirtyPodNames = new(StringComparer.Ordinal);
+    private readonly HashSet<IPAddress> _dirtyReverse = [];
+    private bool _podsChanged = true;
+
+    // What the last snapshot was made of.
+    private readonly Dictionary<string, NameEntry> _names = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ServiceNames> _built = new(StringComparer.Ordinal);
+    private readonly Dictionary<IPAddress, ReverseOwners> _reverse = [];
+    private readonly Dictionary<string, string> _inZoneAliases = new(StringComparer.Ordinal);
+    private IReadOnlyDictionary<IPAddress, string> _podNamespaces = new Dictionary<IPAddress, string>();
+    private ZoneSnapshot? _last;
+    private uint _serial;
+
+    public ClusterZone(ZoneOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _domain = ZoneNames.Normalize(options.Domain);
+        _ttl = options.Ttl;
+        _time = options.Time;
+
+        // Names that are always there (CoreDNS parse.go answers NODATA for svc.<zone> and pod.<zone>; kubernetes.go
+        // answers dns-version TXT and ns.dns.<zone> with its own addresses).
+        var nameServer = "ns.dns." + _domain;
+        _names["svc." + _domain] = new EmptyEntry("svc." + _domain);
+        _names["pod." + _domain] = new EmptyEntry("pod." + _domain);
+        _names["dns." + _domain] = new EmptyEntry("dns." + _domain);
+        _names["dns-version." + _domain] = new FixedEntry("dns-version." + _domain, DnsType.TXT,
+            new DnsAnswer(DnsRcode.NoError, [DnsRecord.Txt("dns-version." + _domain, [ZoneNames.SchemaVersion], ZoneNames.SchemaVersionTtl)], [], []));
+        _names[nameServer] = new AddressEntry(nameServer, [.. options.NameServers.Select(a => new ZoneRecord(a, PortProjection.None, nameServer))], _ttl);
+
+        // The NS RDATA is a bare name, as PTR's is.
+        var ns = new DnsRecord(_domain, DnsType.NS, _ttl, DnsRecord.Ptr(_domain, nameServer, _ttl).Data);
+        _nsAnswer = new DnsAnswer(DnsRcode.NoError, [ns], [], [.. options.NameServers.Distinct().Select(a => DnsRecord.Address(nameServer, a, _ttl))]);
+    }
 
     /// <summary>True when the projection differs from the last snapshot taken.</summary>
-    public bool Changed => throw new NotImplementedException();
+    public bool Changed =>
+        _last is null || _podsChanged || _dirtyServices.Count > 0 || _dirtyNamespaces.Count > 0 || _dirtyPodNames.Count > 0 || _dirtyReverse.Count > 0;
 
     /// <summary>Returns true when anything DNS answers from changed.</summary>
-    public bool ApplyService(Service service) => throw new NotImplementedException();
+    public bool ApplyService(Service service)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        if (Key(service.Metadata) is not { } key)
+        {
+            return false;
+        }
+        if (ServiceProjection.From(service) is not { } projection)
+        {
+            return RemoveService(key);
+        }
+        if (_services.TryGetValue(key, out var old))
+        {
+            if (projection.SameAs(old))
+            {
+                return false;
+            }
+        }
+        else
+        {
+            Reference(projection.Namespace, 1);
+        }
+        _services[key] = projection;
+        _dirtyServices.Add(key);
+        return true;
+    }
 
-    public bool DeleteService(Service service) => throw new NotImplementedException();
+    public bool DeleteService(Service service)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        return Key(service.Metadata) is { } key && RemoveService(key);
+    }
 
-    public bool ApplySlice(EndpointSlice slice) => throw new NotImplementedException();
+    public bool ApplySlice(EndpointSlice slice)
+    {
+        ArgumentNullException.ThrowIfNull(slice);
+        if (Key(slice.Metadata) is not { } key)
+        {
+            return false;
+        }
+        var projection = SliceProjection.From(slice);
+        _slices.TryGetValue(key, out var old);
+        if (projection is null)
+        {
+            return RemoveSlice(key);
+        }
+        if (projection.SameAs(old))
+        {
+            return false;
+        }
+        RemoveSlice(key);
+        _slices[key] = projection;
+        if (projection.ServiceName is not { } serviceName)
+        {
+            return old?.ServiceName is not null;
+        }
+        var serviceKey = projection.Namespace + "/" + serviceName;
+        if (!_slicesByService.TryGetValue(serviceKey, out var set))
+        {
+            _slicesByService[serviceKey] = set = new SortedSet<string>(StringComparer.Ordinal);
+        }
+        set.Add(key);
+        _dirtyServices.Add(serviceKey);
+        return true;
+    }
 
-    public bool DeleteSlice(EndpointSlice slice) => throw new NotImplementedException();
+    public bool DeleteSlice(EndpointSlice slice)
+    {
+        ArgumentNullException.ThrowIfNull(slice);
+        return Key(slice.Metadata) is { } key && RemoveSlice(key);
+    }
 
-    public bool ApplyPod(Pod pod) => throw new NotImplementedException();
+    public bool ApplyPod(Pod pod)
+    {
+        ArgumentNullException.ThrowIfNull(pod);
+        if (Key(pod.Metadata) is not { } key)
+        {
+            return false;
+        }
+        var projection = PodProjection.From(pod);
+        _pods.TryGetValue(key, out var old);
+        if (projection is null)
+        {
+            return RemovePod(key);
+        }
+        if (projection.SameAs(old))
+        {
+            return false;
+        }
+        RemovePod(key);
+        _pods[key] = projection;
+        Reference(projection.Namespace, 1);
+        foreach (var address in projection.Addresses)
+        {
+            var name = PodNameOf(projection.Namespace, address);
+            if (!_podNames.TryGetValue(name, out var entry))
+            {
+                _podNames[name] = entry = new PodName(address);
+            }
+            entry.Count++;
+            _dirtyPodNames.Add(name);
+            if (!_podIPs.TryGetValue(address, out var namespaces))
+            {
+                _podIPs[address] = namespaces = [];
+            }
+            namespaces.Add(projection.Namespace);
+        }
+        _podsChanged = true;
+        return true;
+    }
 
-    public bool DeletePod(Pod pod) => throw new NotImplementedException();
+    public bool DeletePod(Pod pod)
+    {
+        ArgumentNullException.ThrowIfNull(pod);
+        return Key(pod.Metadata) is { } key && RemovePod(key);
+    }
 
     /// <summary>Builds the snapshot of everything applied so far (cheap when little changed).</summary>
-    public ZoneSnapshot Snapshot() => throw new NotImplementedException();
-}
+    public ZoneSnapshot Snapshot()
+    {
+        if (_last is not null && !Changed)
+        {
+            return _last;
+        }
 
-/// <summary>How the zone answers.</summary>
-public sealed class ZoneOptions
-{
-    /// <summary>The cluster domain, lower case, no trailing dot.</summary>
-    public string Domain { get; init; } = "cluster.local";
+        foreach (var key in _dirtyServices)
+        {
+            RebuildService(key);
+        }
+        _dirtyServices.Clear();
 
-    /// <summary>TTL of every record, and the SOA's minimum (CoreDNS: 5 s).</summary>
-    public uint Ttl { get; init; } = 5;
-}
+        foreach (var ns in _dirtyNamespaces)
+        {
+            // parse.go/findServices: <ns>.svc.<zone> is NODATA for a namespace that exists, NXDOMAIN otherwise. DNS
+            // sees no Namespaces, so one exists here while it holds a Service or a pod.
+            var exists = _namespaceRefs.ContainsKey(ns);
+            SetOrRemove($"{ns}.{ZoneNames.Svc}.{_domain}", exists);
+            SetOrRemove($"{ns}.{ZoneNames.Pod}.{_domain}", exists);
+        }
+        _dirtyNamespaces.Clear();
 
-/// <summary>
-/// An immutable view of the cluster zone, swapped atomically when something changes; lookups allocate nothing.
-/// Semantics are CoreDNS's kubernetes plugin (plugin/kubernetes) with "pods verified" and reverse zones for
-/// addresses it knows (others fall through to the forwarder).
-/// </summary>
-public sealed class ZoneSnapshot
-{
-    /// <summary>A snapshot with nothing in it, for before the first build.</summary>
-    public static ZoneSnapshot Empty(ZoneOptions options) => throw new NotImplementedException();
+        foreach (var name in _dirtyPodNames)
+        {
+            // kubernetes.go findPods, "verified" mode: a-b-c-d.<ns>.pod.<zone> exists while a pod in <ns> has that IP.
+            if (_podNames.TryGetValue(name, out var pod) && pod.Count > 0)
+            {
+                _names[name] = new AddressEntry(name, [new ZoneRecord(pod.Address, 0, name)], _ttl);
+            }
+            else
+            {
+                _podNames.Remove(name);
+                _names.Remove(name);
+            }
+        }
+        _dirtyPodNames.Clear();
 
-    public string Domain => throw new NotImplementedException();
+        foreach (var address in _dirtyReverse)
+        {
+            RebuildReverse(address);
+        }
+        _dirtyReverse.Clear();
 
-    /// <summary>
-    /// The answer for <paramref name="name"/> (lower case, no trailing dot) and <paramref name="type"/> when this zone
-    /// is authoritative for it: every name in the cluster domain, and PTR names (in-addr.arpa / ip6.arpa) of
-    /// ClusterIPs and endpoint addresses it knows. False means "not ours": forward it.
-    /// </summary>
-    public bool TryAnswer(ReadOnlySpan<char> name, DnsType type, out DnsAnswer answer) => throw new NotImplementedException();
+        if (_podsChanged)
+        {
+            var podNamespaces = new Dictionary<IPAddress, string>(_podIPs.Count);
+            foreach (var (address, namespaces) in _podIPs)
+            {
+                podNamespaces[address] = namespaces[0];
+            }
+            _podNamespaces = podNamespaces;
+            _podsChanged = false;
+        }
 
-    /// <summary>The namespace of the pod with this IP, if one is known (autopath uses it to find the pod's search path).</summary>
-    public string? PodNamespace(IPAddress address) => throw new NotImplementedException();
+        var now = (uint)Math.Clamp(_time.GetUtcNow().ToUnixTimeSeconds(), 0, uint.MaxValue);
+        _serial = now > _serial ? now : _serial + 1;
+        _last = new ZoneSnapshot(_domain, _ttl, _serial, new Dictionary<string, NameEntry>(_names, StringComparer.Ordinal),
+            _inZoneAliases, _nsAnswer, _podNamespaces, _services.Count);
+        return _last;
+    }
 
-    /// <summary>Number of Services, for logs and metrics.</summary>
-    public int ServiceCount => throw new NotImplementedException();
+    private static string? Key(ObjectMeta? metadata) =>
+        metadata is { Name: { Length: > 0 } name, Namespace: { Length: > 0 } ns } ? $"{ns.ToLowerInvariant()}/{name.ToLowerInvariant()}" : null;
+
+    private string PodNameOf(string ns, IPAddress address) => $"{ZoneNames.Dashed(address)}.{ns}.{ZoneNames.Pod}.{_domain}";
+
+    private bool RemoveService(string key)
+    {
+        if (!_services.Remove(key, out var old))
+        {
+            return false;
+        }
+        Reference(old.Namespace, -1);
+        _dirtyServices.Add(key);
+        return true;
+    }
+
+    private bool RemoveSlice(string key)
+    {
+        if (!_slices.Remove(key, out var old))
+        {
+            return false;
+        }
+        if (old.ServiceName is not { } serviceName)
+        {
+            return false;
+        }
+        var serviceKey = old.Namespace + "/" + serviceName;
+        if (_slicesByService.TryGetValue(serviceKey, out var set) && set.Remove(key) && set.Count == 0)
+        {
+            _slicesByService.Remove(serviceKey);
+        }
+        _dirtyServices.Add(serviceKey);
+        return true;
+    }
+
+    private bool RemovePod(string key)
+    {
+        if (!_pods.Remove(key, out var old))
+        {
+            return false;
+        }
+        Reference(old.Namespace, -1);
+        foreach (var address in old.Addresses)
+        {
+            var name = PodNameOf(old.Namespace, address);
+            if (_podNames.TryGetValue(name, out var entry))
+            {
+                entry.Count--;
+                _dirtyPodNames.Add(name);
+            }
+            if (_podIPs.TryGetValue(address, out var namespaces) && namespaces.Remove(old.Namespace) && namespaces.Count == 0)
+            {
+                _podIPs.Remove(address);
+            }
+        }
+        _podsChanged = true;
+        return true;
+    }
+
+    private void Reference(string ns, int delta)
+    {
+        var count = _namespaceRefs.GetValueOrDefault(ns) + delta;
+        if (count > 0)
+        {
+            _namespaceRefs[ns] = count;
+        }
+        else
+        {
+            _namespaceRefs.Remove(ns);
+        }
+        _dirtyNamespaces.Add(ns);
+    }
+
+    private void SetOrRemove(string name, bool exists)
+    {
+        if (exists)
+        {
+            _names.TryAdd(name, new EmptyEntry(name));
+        }
+        else
+        {
+            _names.Remove(name);
+        }
+    }
+
+    private void RebuildService(string key)
+    {
+        if (_built.Remove(key, out var old))
+        {
+            foreach (var entry in old.Entries)
+            {
+                // Only this Service's entry: never take out a name something else owns now.
+                if (_names.TryGetValue(entry.Name, out var current) && ReferenceEquals(current, entry))
+                {
+                    _names.Remove(entry.Name);
+                }
+            }
+            foreach (var (address, target, clusterIP) in old.Reverse)
+            {
+                if (_reverse.TryGetValue(address, out var owners))
+                {
+                    owners.Remove(target, clusterIP);
+                    _dirtyReverse.Add(address);
+                }
+            }
+            if (old.InZoneAlias is { } alias)
+            {
+                _inZoneAliases.Remove(alias);
+            }
+        }
+        if (!_services.TryGetValue(key, out var service))
+        {
+            return;
+        }
+
+        var built = ServiceNames.Build(service, Slices(key), _domain, _ttl);
+        foreach (var entry in built.Entries)
+        {
+            _names[entry.Name] = entry;
+        }
+        foreach (var (address, target, clusterIP) in built.Reverse)
+        {
+            if (!_reverse.TryGetValue(address, out var owners))
+            {
+                _reverse[address] = owners = new ReverseOwners();
+            }
+            owners.Add(target, clusterIP);
+            _dirtyReverse.Add(address);
+        }
+        if (built.InZoneAlias is { } name)
+        {
+            _inZoneAliases[name] = service.ExternalName!;
+        }
+        _built[key] = built;
+    }
+
+    private IEnumerable<SliceProjection> Slices(string serviceKey) =>
+        _slicesByService.TryGetValue(serviceKey, out var keys) ? keys.Select(k => _slices[k]) : [];
+
+    private void RebuildReverse(IPAddress address)
+    {
+        var name = ZoneNames.Reverse(address);
+        if (!_reverse.TryGetValue(address, out var owners) || owners.IsEmpty)
+        {
+            _reverse.Remove(address);
+            _names.Remove(name);
+            return;
+        }
+        // reverse.go serviceRecordForIP: a ClusterIP answers with its Service alone; otherwise every endpoint with
+        // that address answers, one PTR per Service it backs. Sorted, so the answer is the same on every build.
+        var targets = owners.Targets();
+        var records = targets.Select(t => DnsRecord.Ptr(name, t, _ttl)).ToArray();
+        _names[name] = new FixedEntry(name, DnsType.PTR, new DnsAnswer(DnsRcode.NoError, records, [], []));
+    }
+
+    /// <summary>How many pods in one namespace have one address (normally one; two while a pod is replaced).</summary>
+    private sealed class PodName(IPAddress address)
+    {
+        public IPAddress Address { get; } = address;
+
+        public int Count { get; set; }
+    }
+
+    /// <summary>The names an address maps back to: from ClusterIPs, and from endpoints (with how many times each).</summary>
+    private sealed class ReverseOwners
+    {
+        private readonly SortedDictionary<string, int> _clusterIPs = new(StringComparer.Ordinal);
+        private readonly SortedDictionary<string, int> _endpoints = new(StringComparer.Ordinal);
+
+        public bool IsEmpty => _clusterIPs.Count == 0 && _endpoints.Count == 0;
+
+        public void Add(string target, bool clusterIP)
+        {
+            var map = clusterIP ? _clusterIPs : _endpoints;
+            map[target] = map.GetValueOrDefault(target) + 1;
+        }
+
+        public void Remove(string target, bool clusterIP)
+        {
+            var map = clusterIP ? _clusterIPs : _endpoints;
+            if (map.TryGetValue(target, out var count))
+            {
+                if (count > 1)
+                {
+                    map[target] = count - 1;
+                }
+                else
+                {
+                    map.Remove(target);
+                }
+            }
+        }
+
+        public IEnumerable<string> Targets() => _clusterIPs.Count > 0 ? [_clusterIPs.First().Key] : _endpoints.Keys;
+    }
 }
