@@ -80,7 +80,11 @@ public sealed class HostProcess : IAsyncDisposable
         var spawned = new Spawner(spec);
         try
         {
-            return spawned.Run(timeProvider, loop);
+            // posix_spawn's child inherits the calling thread's mount namespace: a pod's processes are spawned
+            // from the thread that can enter it.
+            return spec.MountNamespace is { } ns
+                ? ns.Run(() => spawned.Run(timeProvider, loop))
+                : spawned.Run(timeProvider, loop);
         }
         finally
         {

@@ -7,10 +7,12 @@ namespace Berth.Node.Kubelet.Runtime;
 /// <param name="WorkingDirectory">Absolute; null keeps the agent's.</param>
 /// <param name="Tty">Run on a new pseudo-terminal (its controlling terminal) instead of pipes.</param>
 /// <param name="Stdin">Give the child a writable stdin; otherwise it reads /dev/null.</param>
+/// <param name="MountNamespace">The pod's own mount namespace to start the child in; null: the agent's.</param>
 public sealed record ProcessSpec(
     string Executable,
     IReadOnlyList<string> Arguments,
     IReadOnlyList<KeyValuePair<string, string>> Environment,
     string? WorkingDirectory,
     bool Tty = false,
-    bool Stdin = false);
+    bool Stdin = false,
+    PodNamespace? MountNamespace = null);
