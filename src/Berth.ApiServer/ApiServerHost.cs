@@ -68,6 +68,7 @@ public static class ApiServerHost
         builder.Services.AddSingleton<IObjectHooks>(sp => sp.GetRequiredService<ServiceRegistry>());
         builder.Services.AddSingleton<IObjectHooks, EndpointsHooks>();
         builder.Services.AddSingleton<IObjectHooks, EndpointSliceHooks>();
+        builder.Services.AddSingleton<IObjectHooks, PodHooks>();
         builder.Services.AddSingleton<ObjectHooks>();
         builder.Services.AddSingleton<AllocationRepair>();
         builder.Services.AddSingleton<ObjectDeleter>();
