@@ -41,7 +41,8 @@ public sealed class ClusterZone
     // What the last snapshot was made of.
     private readonly Dictionary<string, NameEntry> _names = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ServiceNames> _built = new(StringComparer.Ordinal);
-    private readonly Dictionary<IPAddress, ReverseOwners> _reverse = [];
+    /// <summary>Address → the names it maps back to (a multiset: one entry per contribution), ClusterIPs marked.</summary>
+    private readonly Dictionary<IPAddress, List<(string Target, bool ClusterIP)>> _reverse = [];
     private readonly Dictionary<string, string> _inZoneAliases = new(StringComparer.Ordinal);
     private IReadOnlyDictionary<IPAddress, string> _podNamespaces = new Dictionary<IPAddress, string>();
     private ZoneSnapshot? _last;
@@ -355,7 +356,7 @@ public sealed class ClusterZone
             {
                 if (_reverse.TryGetValue(address, out var owners))
                 {
-                    owners.Remove(target, clusterIP);
+                    owners.Remove((target, clusterIP));
                     _dirtyReverse.Add(address);
                 }
             }
@@ -378,9 +379,9 @@ public sealed class ClusterZone
         {
             if (!_reverse.TryGetValue(address, out var owners))
             {
-                _reverse[address] = owners = new ReverseOwners();
+                _reverse[address] = owners = [];
             }
-            owners.Add(target, clusterIP);
+            owners.Add((target, clusterIP));
             _dirtyReverse.Add(address);
         }
         if (built.InZoneAlias is { } name)
@@ -396,17 +397,43 @@ public sealed class ClusterZone
     private void RebuildReverse(IPAddress address)
     {
         var name = ZoneNames.Reverse(address);
-        if (!_reverse.TryGetValue(address, out var owners) || owners.IsEmpty)
+        if (!_reverse.TryGetValue(address, out var owners) || owners.Count == 0)
         {
             _reverse.Remove(address);
             _names.Remove(name);
             return;
         }
-        // reverse.go serviceRecordForIP: a ClusterIP answers with its Service alone; otherwise every endpoint with
-        // that address answers, one PTR per Service it backs. Sorted, so the answer is the same on every build.
-        var targets = owners.Targets();
-        var records = targets.Select(t => DnsRecord.Ptr(name, t, _ttl)).ToArray();
-        _names[name] = new FixedEntry(name, DnsType.PTR, new DnsAnswer(DnsRcode.NoError, records, [], []));
+        _names[name] = new PointerEntry(name, Targets(owners), _ttl);
+    }
+
+    /// <summary>
+    /// reverse.go serviceRecordForIP: a ClusterIP answers with its Service alone; otherwise every endpoint with that
+    /// address answers, one PTR per Service it backs. Sorted, so the answer is the same on every build.
+    /// </summary>
+    private static string[] Targets(List<(string Target, bool ClusterIP)> owners)
+    {
+        string? service = null;
+        foreach (var (target, clusterIP) in owners)
+        {
+            if (clusterIP && (service is null || string.CompareOrdinal(target, service) < 0))
+            {
+                service = target;
+            }
+        }
+        if (service is not null)
+        {
+            return [service];
+        }
+        if (owners.Count == 1)
+        {
+            return [owners[0].Target];
+        }
+        var targets = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var (target, _) in owners)
+        {
+            targets.Add(target);
+        }
+        return [.. targets];
     }
 
     /// <summary>How many pods in one namespace have one address (normally one; two while a pod is replaced).</summary>
@@ -415,38 +442,5 @@ public sealed class ClusterZone
         public IPAddress Address { get; } = address;
 
         public int Count { get; set; }
-    }
-
-    /// <summary>The names an address maps back to: from ClusterIPs, and from endpoints (with how many times each).</summary>
-    private sealed class ReverseOwners
-    {
-        private readonly SortedDictionary<string, int> _clusterIPs = new(StringComparer.Ordinal);
-        private readonly SortedDictionary<string, int> _endpoints = new(StringComparer.Ordinal);
-
-        public bool IsEmpty => _clusterIPs.Count == 0 && _endpoints.Count == 0;
-
-        public void Add(string target, bool clusterIP)
-        {
-            var map = clusterIP ? _clusterIPs : _endpoints;
-            map[target] = map.GetValueOrDefault(target) + 1;
-        }
-
-        public void Remove(string target, bool clusterIP)
-        {
-            var map = clusterIP ? _clusterIPs : _endpoints;
-            if (map.TryGetValue(target, out var count))
-            {
-                if (count > 1)
-                {
-                    map[target] = count - 1;
-                }
-                else
-                {
-                    map.Remove(target);
-                }
-            }
-        }
-
-        public IEnumerable<string> Targets() => _clusterIPs.Count > 0 ? [_clusterIPs.First().Key] : _endpoints.Keys;
     }
 }

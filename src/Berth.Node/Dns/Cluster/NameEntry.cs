@@ -27,23 +27,25 @@ internal abstract class NameEntry
     /// </summary>
     public virtual IReadOnlyList<DnsRecord> Addresses(DnsType type, ZoneSnapshot zone, List<DnsRecord> previous) => [];
 
-    /// <summary>Double-checked lazy encoding: built once per entry, under its lock the first time only.</summary>
-    protected DnsAnswer? Cached(ref DnsAnswer? slot, Func<DnsAnswer?> build)
+    /// <summary>A filled slot's answer: null for NODATA.</summary>
+    protected static DnsAnswer? Unwrap(DnsAnswer answer) => ReferenceEquals(answer, s_noData) ? null : answer;
+
+    /// <summary>
+    /// Encodes a slot's answer the first time it is asked for, under the entry's lock so it happens once. Callers
+    /// read the slot first (Volatile) and come here only when it is empty: creating the delegate allocates.
+    /// </summary>
+    protected DnsAnswer? Fill(ref DnsAnswer? slot, Func<DnsAnswer?> build)
     {
-        var answer = Volatile.Read(ref slot);
-        if (answer is null)
+        lock (this)
         {
-            lock (this)
+            var answer = slot;
+            if (answer is null)
             {
-                answer = slot;
-                if (answer is null)
-                {
-                    answer = build() ?? s_noData;
-                    Volatile.Write(ref slot, answer);
-                }
+                answer = build() ?? s_noData;
+                Volatile.Write(ref slot, answer);
             }
+            return Unwrap(answer);
         }
-        return ReferenceEquals(answer, s_noData) ? null : answer;
     }
 
     protected static DnsAnswer Positive(IReadOnlyList<DnsRecord> answers, IReadOnlyList<DnsRecord>? additional = null) =>
@@ -75,6 +77,26 @@ internal sealed class FixedEntry : NameEntry
     }
 
     public override DnsAnswer? Answer(DnsType type, ZoneSnapshot zone) => type == _type ? _answer : null;
+}
+
+/// <summary>A reverse name (in-addr.arpa, ip6.arpa) of an address the zone knows: PTR only, encoded on first use.</summary>
+internal sealed class PointerEntry : NameEntry
+{
+    private readonly string[] _targets;
+    private readonly uint _ttl;
+    private DnsAnswer? _ptr;
+
+    public PointerEntry(string name, string[] targets, uint ttl)
+        : base(name)
+    {
+        _targets = targets;
+        _ttl = ttl;
+    }
+
+    public override DnsAnswer? Answer(DnsType type, ZoneSnapshot zone) =>
+        type != DnsType.PTR ? null : Volatile.Read(ref _ptr) is { } ptr ? Unwrap(ptr) : Fill(ref _ptr, Build);
+
+    private DnsAnswer? Build() => Positive([.. _targets.Select(t => DnsRecord.Ptr(Name, t, _ttl))]);
 }
 
 /// <summary>The zone apex: SOA and NS (CoreDNS kubernetes_apex_test.go); everything else NODATA.</summary>
@@ -123,9 +145,9 @@ internal sealed class AddressEntry : NameEntry
 
     public override DnsAnswer? Answer(DnsType type, ZoneSnapshot zone) => type switch
     {
-        DnsType.A => Cached(ref _a, () => AddressAnswer(AddressFamily.InterNetwork)),
-        DnsType.AAAA => Cached(ref _aaaa, () => AddressAnswer(AddressFamily.InterNetworkV6)),
-        DnsType.SRV => Cached(ref _srv, SrvAnswer),
+        DnsType.A => Volatile.Read(ref _a) is { } a ? Unwrap(a) : Fill(ref _a, () => AddressAnswer(AddressFamily.InterNetwork)),
+        DnsType.AAAA => Volatile.Read(ref _aaaa) is { } aaaa ? Unwrap(aaaa) : Fill(ref _aaaa, () => AddressAnswer(AddressFamily.InterNetworkV6)),
+        DnsType.SRV => Volatile.Read(ref _srv) is { } srv ? Unwrap(srv) : Fill(ref _srv, SrvAnswer),
         _ => null,
     };
 
@@ -211,8 +233,10 @@ internal sealed class AliasEntry : NameEntry
     public override DnsAnswer? Answer(DnsType type, ZoneSnapshot zone) => type switch
     {
         DnsType.CNAME => _cnameAnswer,
-        DnsType.A => Cached(ref _a, () => Chain(DnsType.A, zone)),
-        DnsType.AAAA => Cached(ref _aaaa, () => Chain(DnsType.AAAA, zone)),
+        // The lambdas that capture the snapshot live in FillChain: a closure over a parameter is allocated on entry
+        // to the method that declares it, even on the path that does not use it.
+        DnsType.A => Volatile.Read(ref _a) is { } a ? Unwrap(a) : FillChain(ref _a, DnsType.A, zone),
+        DnsType.AAAA => Volatile.Read(ref _aaaa) is { } aaaa ? Unwrap(aaaa) : FillChain(ref _aaaa, DnsType.AAAA, zone),
         _ => null,
     };
 
@@ -236,6 +260,8 @@ internal sealed class AliasEntry : NameEntry
         var records = next.Addresses(type, zone, previous);
         return records.Count == 0 ? [] : [_cname, .. records];
     }
+
+    private DnsAnswer? FillChain(ref DnsAnswer? slot, DnsType type, ZoneSnapshot zone) => Fill(ref slot, () => Chain(type, zone));
 
     private DnsAnswer? Chain(DnsType type, ZoneSnapshot zone)
     {

@@ -51,7 +51,7 @@ internal sealed class ServiceNames
         }
 
         // Every ready endpoint address × every port of its slice (object/endpoint.go expands subsets this way).
-        var endpoints = new List<(EndpointProjection Endpoint, PortProjection Port, string Target)>();
+        var endpoints = new List<(ZoneRecord Record, PortProjection Port)>();
         foreach (var slice in slices)
         {
             foreach (var endpoint in slice.Endpoints)
@@ -64,7 +64,7 @@ internal sealed class ServiceNames
                 reverse.Add((endpoint.Address, target, false));
                 foreach (var port in slice.Ports)
                 {
-                    endpoints.Add((endpoint, port, target));
+                    endpoints.Add((new ZoneRecord(endpoint.Address, port.Port, target), port));
                 }
             }
         }
@@ -78,11 +78,11 @@ internal sealed class ServiceNames
             // The Service name exists when it has a port: findServices finds nothing for a port-less ClusterIP Service.
             if (service.Ports.Length > 0)
             {
-                entries.Add(new AddressEntry(fqdn, ClusterIPRecords(service, fqdn, _ => true), ttl));
+                entries.Add(new AddressEntry(fqdn, ClusterIPRecords(service, fqdn, null), ttl));
             }
             foreach (var port in NamedPorts(service.Ports))
             {
-                entries.Add(new AddressEntry(PortName(port, fqdn), ClusterIPRecords(service, fqdn, p => Matches(p, port)), ttl));
+                entries.Add(new AddressEntry(PortName(port, fqdn), ClusterIPRecords(service, fqdn, port), ttl));
             }
         }
         else
@@ -90,33 +90,85 @@ internal sealed class ServiceNames
             // A headless Service with no ready endpoint is NXDOMAIN (findServices returns errNoItems).
             if (endpoints.Count > 0)
             {
-                entries.Add(new AddressEntry(fqdn, [.. endpoints.Select(e => new ZoneRecord(e.Endpoint.Address, e.Port.Port, e.Target))], ttl));
+                entries.Add(new AddressEntry(fqdn, EndpointRecords(endpoints, null, null), ttl));
             }
-            foreach (var port in NamedPorts(endpoints.Select(e => e.Port)))
+            var ports = new List<PortProjection>(endpoints.Count);
+            foreach (var (_, port) in endpoints)
             {
-                entries.Add(new AddressEntry(PortName(port, fqdn),
-                    [.. endpoints.Where(e => Matches(e.Port, port)).Select(e => new ZoneRecord(e.Endpoint.Address, e.Port.Port, e.Target))], ttl));
+                ports.Add(port);
+            }
+            foreach (var port in NamedPorts(ports))
+            {
+                entries.Add(new AddressEntry(PortName(port, fqdn), EndpointRecords(endpoints, port, null), ttl));
             }
         }
 
         // Endpoint names, for ClusterIP Services too (findServices: "Endpoint query or headless service"); endpoints
         // sharing a hostname share the name ("dup-name" in handler_test.go).
-        foreach (var group in endpoints.GroupBy(e => e.Target, StringComparer.Ordinal))
+        string? previous = null;
+        HashSet<string>? seen = null;
+        foreach (var (record, _) in endpoints)
         {
-            entries.Add(new AddressEntry(group.Key, [.. group.Select(e => new ZoneRecord(e.Endpoint.Address, e.Port.Port, e.Target))], ttl));
+            if (ReferenceEquals(record.Target, previous))
+            {
+                continue;
+            }
+            previous = record.Target;
+            if ((seen ??= new HashSet<string>(StringComparer.Ordinal)).Add(record.Target))
+            {
+                entries.Add(new AddressEntry(record.Target, EndpointRecords(endpoints, null, record.Target), ttl));
+            }
         }
         return new(entries, reverse, null);
     }
 
     /// <summary>Distinct named ports: only those have _port._proto names (unnamed ports have no SRV name, spec 2.4.1).</summary>
-    private static IEnumerable<PortProjection> NamedPorts(IEnumerable<PortProjection> ports) =>
-        ports.Where(p => p.Name.Length > 0).Select(p => p with { Port = 0 }).Distinct();
+    private static List<PortProjection> NamedPorts(IReadOnlyList<PortProjection> ports)
+    {
+        var named = new List<PortProjection>(ports.Count);
+        foreach (var port in ports)
+        {
+            if (port.Name.Length > 0 && !named.Exists(p => Matches(p, port)))
+            {
+                named.Add(port);
+            }
+        }
+        return named;
+    }
 
     private static bool Matches(PortProjection port, PortProjection named) => port.Name == named.Name && port.Protocol == named.Protocol;
 
     private static string PortName(PortProjection port, string fqdn) => $"_{port.Name}._{port.Protocol}.{fqdn}";
 
     /// <summary>findServices, ClusterIP branch: one record per matching port and ClusterIP, all named after the Service.</summary>
-    private static ZoneRecord[] ClusterIPRecords(ServiceProjection service, string fqdn, Func<PortProjection, bool> match) =>
-        [.. service.Ports.Where(match).SelectMany(p => service.ClusterIPs.Select(ip => new ZoneRecord(ip, p.Port, fqdn)))];
+    private static ZoneRecord[] ClusterIPRecords(ServiceProjection service, string fqdn, PortProjection? named)
+    {
+        var records = new List<ZoneRecord>(service.Ports.Length * service.ClusterIPs.Length);
+        foreach (var port in service.Ports)
+        {
+            if (named is { } n && !Matches(port, n))
+            {
+                continue;
+            }
+            foreach (var ip in service.ClusterIPs)
+            {
+                records.Add(new ZoneRecord(ip, port.Port, fqdn));
+            }
+        }
+        return [.. records];
+    }
+
+    /// <summary>findServices, endpoint branch: the endpoint records matching a port name and an endpoint name (null: any).</summary>
+    private static ZoneRecord[] EndpointRecords(List<(ZoneRecord Record, PortProjection Port)> endpoints, PortProjection? named, string? target)
+    {
+        var records = new List<ZoneRecord>(endpoints.Count);
+        foreach (var (record, port) in endpoints)
+        {
+            if ((named is not { } n || Matches(port, n)) && (target is null || record.Target == target))
+            {
+                records.Add(record);
+            }
+        }
+        return [.. records];
+    }
 }
