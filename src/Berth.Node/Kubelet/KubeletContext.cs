@@ -40,6 +40,9 @@ internal sealed class KubeletContext
     /// <summary>Cluster domain, cluster DNS address (else kube-system/kube-dns's ClusterIP) and the host's resolv.conf, for pods' DNS.</summary>
     public required Berth.Node.Dns.DnsOptions Dns { get; init; }
 
+    /// <summary>Set once the agent has said that its pods keep the host's /etc/resolv.conf (no mount namespaces here).</summary>
+    public Dns.OnceFlag PodNamespaceNotice { get; } = new();
+
     public required TimeProvider Time { get; init; }
 
     public required Action<string> Log { get; init; }

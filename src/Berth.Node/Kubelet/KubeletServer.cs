@@ -181,7 +181,7 @@ internal sealed class KubeletServer : IAsyncDisposable
         HostProcess process;
         try
         {
-            process = HostProcess.Start(new ProcessSpec(executable, [.. command.Skip(1)], env, container.WorkingDirectory, Tty: tty, Stdin: Bool(query["stdin"])));
+            process = HostProcess.Start(new ProcessSpec(executable, [.. command.Skip(1)], env, container.WorkingDirectory, Tty: tty, Stdin: Bool(query["stdin"]), MountNamespace: pod.MountNamespace));
         }
         catch (ProcessStartException e)
         {

@@ -72,7 +72,7 @@ internal sealed partial class PodWorker
         HostProcess process;
         try
         {
-            process = HostProcess.Start(new ProcessSpec(executable, [.. argv.Skip(1)], env.Variables, workingDir));
+            process = HostProcess.Start(new ProcessSpec(executable, [.. argv.Skip(1)], env.Variables, workingDir, MountNamespace: _mountNamespace));
         }
         catch (ProcessStartException e)
         {
@@ -208,7 +208,7 @@ internal sealed partial class PodWorker
         {
             return new ExecOutcome(126, error, TimedOut: false);
         }
-        await using var process = HostProcess.Start(new ProcessSpec(executable, [.. command.Skip(1)], env, slot.WorkingDirectory));
+        await using var process = HostProcess.Start(new ProcessSpec(executable, [.. command.Skip(1)], env, slot.WorkingDirectory, MountNamespace: _mountNamespace));
         // Upstream keeps at most 10 KiB of an exec probe's combined output; two streams, so no shared buffer.
         var stdout = ReadLimitedAsync(process.Stdout, ct);
         var stderr = ReadLimitedAsync(process.Stderr!, ct);

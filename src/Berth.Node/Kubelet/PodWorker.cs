@@ -70,7 +70,17 @@ internal sealed partial class PodWorker : IAsyncDisposable
     /// <summary>Completes when the pod has been stopped and its object removed (or the agent stopped it).</summary>
     public Task Completion => _loop;
 
-    public void Start() => _loop = Task.Run(RunAsync);
+    public void Start() => _loop = Task.Run(async () =>
+    {
+        try
+        {
+            await RunAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            ReleaseEtcFiles();
+        }
+    });
 
     /// <summary>A newer version of the pod from the API.</summary>
     public void Update(Pod pod)
@@ -176,6 +186,7 @@ internal sealed partial class PodWorker : IAsyncDisposable
                 return null;
             }
         }
+        SyncEtcFiles();
 
         foreach (var slot in _init.Concat(_containers))
         {
