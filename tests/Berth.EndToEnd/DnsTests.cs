@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using DnsClient;
 using DnsClient.Protocol;
@@ -230,7 +229,7 @@ public sealed class DnsTests : IClassFixture<DnsFixture>, IAsyncLifetime
 
         var udp = await Dig.RunAsync(_dns, name, "A", "+ignore", "+noedns");
         Assert.True(udp.Flags.Contains("tc"), $"over UDP without EDNS0 the answer is truncated (TC): {udp}");
-        Assert.True(udp.Answer.Count < addresses.Count, $"a truncated answer holds fewer records: {udp}");
+        Assert.True(udp.Answer.Count < addresses.Count && udp.Size is > 0 and <= 512, $"a truncated answer holds fewer records, in at most 512 bytes: {udp}");
 
         var edns = await Dig.RunAsync(_dns, name, "A");
         Assert.True(!edns.Flags.Contains("tc") && edns.Answer.Count == addresses.Count, $"over UDP with dig's EDNS0 size (1232): {edns}");
@@ -254,7 +253,8 @@ public sealed class DnsTests : IClassFixture<DnsFixture>, IAsyncLifetime
         var searched = $"{name}.{ns}.svc.{Zone}";
         var result = await Dig.RunAsync(_dns, searched, "A");
         Assert.True(result.Status == "NOERROR", $"{searched}: {result}");
-        Assert.Equal([new DigRecord(searched + ".", 5, "CNAME", name + ".")], result.Answer.Where(r => r.Type == "CNAME"));
+        // The CNAME's TTL is the found answer's (CoreDNS plugin/autopath), so it is left out.
+        Assert.Equal([(searched + ".", name + ".")], result.Answer.Where(r => r.Type == "CNAME").Select(r => (r.Name, r.Data)));
         Assert.Equal(["192.0.2.30"], result.Data("A"));
     }
 
@@ -313,10 +313,11 @@ public sealed class DnsTests : IClassFixture<DnsFixture>, IAsyncLifetime
         var refused = await _kubectl.RunAsync($"apply -n {ns} -f -", SleepPod("bare", marker, "  dnsPolicy: None"));
         Assert.True(refused.ExitCode != 0 && refused.Stderr.Contains(message, StringComparison.Ordinal), $"dnsPolicy None without dnsConfig: {refused}");
         using var http = _cluster.Server.CreateHttpClient();
-        var posted = await http.PostAsJsonAsync($"/api/v1/namespaces/{ns}/pods", JsonNode.Parse("""
+        using var content = new StringContent("""
             {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bare"},
              "spec": {"dnsPolicy": "None", "containers": [{"name": "app", "image": "busybox", "command": ["sleep", "1"]}]}}
-            """));
+            """, System.Text.Encoding.UTF8, "application/json");
+        var posted = await http.PostAsync($"/api/v1/namespaces/{ns}/pods", content);
         var body = await posted.Content.ReadAsStringAsync();
         Assert.True(posted.StatusCode == HttpStatusCode.UnprocessableEntity && body.Contains("must provide `dnsConfig` when `dnsPolicy` is None", StringComparison.Ordinal),
             $"POST of a pod with dnsPolicy None and no dnsConfig: {(int)posted.StatusCode} {body}");

@@ -57,7 +57,7 @@ public sealed class DnsFixture : IAsyncLifetime
                 var response = await DnsLookup.TryQueryAsync(client, name, QueryType.A);
                 last = response is null ? "no answer" : $"{response.Header.ResponseCode}, {response.Answers.Count} answers";
                 return response is { HasError: false } && response.Answers.ARecords().Any();
-            }, () => $"the cluster DNS {ClusterDns}:53 to answer {name} A; last: {last}\nserver log tail:\n{Tail(Cluster.Server.Output, 40)}", 60);
+            }, () => $"the cluster DNS {ClusterDns}:53 to answer {name} A (binding port 53 needs root or net.ipv4.ip_unprivileged_port_start=0); last: {last}\nserver log tail:\n{Tail(Cluster.Server.Output, 40)}", 60);
         }
         catch
         {
@@ -104,9 +104,9 @@ public sealed record DigRecord(string Name, uint Ttl, string Type, string Data)
     public override string ToString() => $"{Name} {Ttl} {Type} {Data}";
 }
 
-/// <summary>What one dig run printed: the rcode, header flags and sections, and the whole output for messages.</summary>
+/// <summary>What one dig run printed: the rcode, header flags, sections and the reply's size in bytes, and the whole output for messages.</summary>
 public sealed record DigResult(int ExitCode, string Status, IReadOnlySet<string> Flags, IReadOnlyList<DigRecord> Answer,
-    IReadOnlyList<DigRecord> Authority, IReadOnlyList<DigRecord> Additional, string Output)
+    IReadOnlyList<DigRecord> Authority, IReadOnlyList<DigRecord> Additional, int Size, string Output)
 {
     /// <summary>The RDATA of the answers of this type, in order.</summary>
     public List<string> Data(string type) => [.. Answer.Where(r => r.Type == type).Select(r => r.Data)];
@@ -129,7 +129,7 @@ public static class Dig
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { $"@{server}", "-p", "53", "+noall", "+comments", "+answer", "+authority", "+additional", "+tries=1", "+time=2" }.Concat(args))
+        foreach (var arg in new[] { $"@{server}", "-p", "53", "+noall", "+comments", "+answer", "+authority", "+additional", "+stats", "+tries=1", "+time=2" }.Concat(args))
         {
             psi.ArgumentList.Add(arg);
         }
@@ -154,6 +154,7 @@ public static class Dig
     private static DigResult Parse(int exitCode, string output)
     {
         var status = "";
+        var size = 0;
         var flags = new HashSet<string>(StringComparer.Ordinal);
         List<DigRecord> answer = [], authority = [], additional = [];
         List<DigRecord>? section = null;
@@ -169,6 +170,10 @@ public static class Dig
             {
                 var text = line[";; flags:".Length..line.IndexOf(';', ";; flags:".Length)];
                 flags.UnionWith(text.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            }
+            else if (line.StartsWith(";; MSG SIZE  rcvd: ", StringComparison.Ordinal))
+            {
+                size = int.Parse(line[";; MSG SIZE  rcvd: ".Length..], CultureInfo.InvariantCulture);
             }
             else if (line.StartsWith(";; ", StringComparison.Ordinal) && line.EndsWith(" SECTION:", StringComparison.Ordinal))
             {
@@ -196,7 +201,7 @@ public static class Dig
                 }
             }
         }
-        return new DigResult(exitCode, status, flags, answer, authority, additional, output);
+        return new DigResult(exitCode, status, flags, answer, authority, additional, size, output);
     }
 }
 
@@ -220,7 +225,7 @@ public static class DnsLookup
         {
             return await client.QueryAsync(name, type);
         }
-        catch (DnsResponseException)
+        catch (Exception e) when (e is DnsResponseException or System.Net.Sockets.SocketException or TimeoutException or OperationCanceledException)
         {
             return null;
         }
