@@ -163,6 +163,41 @@ public sealed class DnsTests : IClassFixture<DnsFixture>, IAsyncLifetime
     }
 
     [Fact]
+    public async Task HeadlessPublishNotReadyAddresses_UnreadyPodAnswered_OnlyWhereTheServiceAsksForIt()
+    {
+        var ns = await NamespaceAsync();
+        await ApplyAsync(ns, Service("published", "unready", ["{name: http, port: 8080, targetPort: 8080}"], "clusterIP: None\n  publishNotReadyAddresses: true") + "\n---\n"
+            + Service("hidden", "unready", ["{name: http, port: 8080, targetPort: 8080}"], "clusterIP: None") + "\n---\n"
+            + SleepPod("never-ready", _cluster.NewMarker(), app: "unready", container: """
+                    readinessProbe:
+                      exec: {command: ["false"]}
+                      periodSeconds: 1
+                """));
+        var podIP = Str((await _cluster.WaitForPodAsync(ns, "never-ready", p => Phase(p) == "Running" && Str(p["status"]?["podIP"]) != "", "Running with an IP"))["status"]!["podIP"]);
+        // The endpointslice controller lists the pod under both: ready only where the Service publishes it anyway.
+        await WaitForAsync(async () => (await SlicesAsync(_kubectl, ns, "hidden")).SelectMany(Endpoints).Any(e => e.Ip == podIP && e.Ready == false),
+            () => $"the unready pod {podIP} in hidden's EndpointSlice\n{Context(ns)}", 30);
+        var published = $"published.{ns}.svc.{Zone}";
+        await WaitForDigAsync(ns, [published, "A"], r => r.Data("A").SequenceEqual([podIP]), $"{published} A = {podIP}");
+        Assert.Equal([podIP], await Dig.ShortAsync(_dns, $"{Dashed(podIP)}.{published}", "A"));
+        var hidden = await Dig.RunAsync(_dns, $"hidden.{ns}.svc.{Zone}", "A");
+        Assert.True(hidden.Data("A").Count == 0 && hidden.Status is "NOERROR" or "NXDOMAIN", $"a headless Service whose only pod is not ready: {hidden}");
+    }
+
+    [Fact]
+    public async Task ExternalName_TargetInTheClusterZone_CnameAndTheTargetsAddress()
+    {
+        var ns = await NamespaceAsync();
+        var target = $"target.{ns}.svc.{Zone}";
+        await ApplyAsync(ns, Service("target", "nobody", ["{name: http, port: 80, targetPort: 8080}"]) + "\n---\n" + ExternalName("alias", target));
+        var ip = ClusterIP(await ServiceAsync(ns, "target"));
+        var alias = $"alias.{ns}.svc.{Zone}";
+        var result = await WaitForDigAsync(ns, [alias, "A"], r => r.Data("CNAME").Count > 0, $"{alias} CNAME");
+        Assert.True(result.Status == "NOERROR", $"{alias}: {result}");
+        Assert.Equal([new DigRecord(alias + ".", 5, "CNAME", target + "."), new DigRecord(target + ".", 5, "A", ip)], result.Answer);
+    }
+
+    [Fact]
     public async Task ExternalName_CnameFollowsAPatchWithinASecond_TypeChangesBothWays()
     {
         var ns = await NamespaceAsync();

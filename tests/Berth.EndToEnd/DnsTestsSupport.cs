@@ -308,12 +308,15 @@ public static class DnsManifests
         {{{MarkerEnv(marker, 4).TrimEnd('\n')}}}
         """;
 
-    /// <summary>A pod that only sleeps (something to exec into), with extra pod spec lines (2-space indent).</summary>
-    public static string SleepPod(string name, string marker, string podSpec = "") =>
+    /// <summary>
+    /// A pod that only sleeps (something to exec into), labelled app=<paramref name="app"/>, with extra pod spec lines
+    /// (2-space indent) and container lines (4-space indent).
+    /// </summary>
+    public static string SleepPod(string name, string marker, string podSpec = "", string app = "sleeper", string container = "") =>
         $$$"""
         apiVersion: v1
         kind: Pod
-        metadata: {name: {{{name}}}}
+        metadata: {name: {{{name}}}, labels: {app: {{{app}}}}}
         spec:
           terminationGracePeriodSeconds: 1
         {{{podSpec}}}
@@ -321,6 +324,7 @@ public static class DnsManifests
           - name: app
             image: busybox
             command: [sleep, "3600"]
+        {{{container}}}
             env:
         {{{MarkerEnv(marker, 4).TrimEnd('\n')}}}
         """;
