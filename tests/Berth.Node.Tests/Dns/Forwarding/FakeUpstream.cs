@@ -199,6 +199,12 @@ internal sealed class FakeUpstream : IAsyncDisposable
             return response[..DnsResponseWriter.WriteError(query, request, DnsRcode.FormErr, response)];
         }
         DnsAnswer answer = entry?.Answer ?? new DnsAnswer(DnsRcode.NXDomain, [], [Soa("example")], [], authoritative: false);
+        DnsType type = request.Type;
+        if (answer.Answers.Count > 0 && !answer.Answers.Any(r => r.Type == type || r.Type == DnsType.CNAME))
+        {
+            // The name exists, the type does not: NODATA.
+            answer = new DnsAnswer(DnsRcode.NoError, [], [Soa("example")], [], authoritative: false);
+        }
         int written = DnsResponseWriter.Write(request, answer, response, udp ? request.UdpPayloadSize : 65535);
         if (udp && entry?.TruncateUdp == true)
         {
