@@ -128,22 +128,27 @@ public sealed partial class ClusterDns
         return true;
     }
 
-    /// <summary>
-    /// Upstream resolvers and the host search path (autopath walks it): the flag's upstreams, else the host
-    /// resolv.conf's nameservers on port 53. A nameserver that is this very address would loop, so it is left out.
-    /// </summary>
+    /// <summary>Upstream resolvers and the host search path (autopath walks it), read at each bind.</summary>
     private (IReadOnlyList<IPEndPoint> Upstreams, IReadOnlyList<string> Searches) Resolvers(IPAddress address)
     {
         var host = ResolvConf.Read(_options.HostResolvConf);
-        IReadOnlyList<IPEndPoint> upstreams = _options.Upstreams is { } given
-            ? [.. given.Where(u => !(u.Address.Equals(address) && u.Port == _options.Port))]
+        return (Upstreams(_options.Upstreams, host, new IPEndPoint(address, _options.Port)), host.Searches);
+    }
+
+    /// <summary>
+    /// The flag's upstreams, else the host resolv.conf's nameservers on port 53. Either way one that is this server
+    /// itself would loop, so it is left out: a flag entry that is exactly <paramref name="self"/>, a nameserver with
+    /// its address (a host that already points at the cluster DNS; on any port that is a Berth DNS, never a resolver
+    /// that knows the outside).
+    /// </summary>
+    internal static IReadOnlyList<IPEndPoint> Upstreams(IReadOnlyList<IPEndPoint>? given, ResolvConf host, IPEndPoint self) =>
+        given is not null
+            ? [.. given.Where(u => !u.Equals(self))]
             : [.. host.Nameservers
                 .Select(n => IPAddress.TryParse(n, out var ip) ? ip : null)
                 .OfType<IPAddress>()
-                .Where(ip => !ip.Equals(address))
+                .Where(ip => !ip.Equals(self.Address))
                 .Select(ip => new IPEndPoint(ip, 53))];
-        return (upstreams, host.Searches);
-    }
 
     private static string Hint(SocketError error, int port) => error switch
     {

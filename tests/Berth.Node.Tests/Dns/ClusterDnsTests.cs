@@ -40,6 +40,21 @@ public sealed class ClusterDnsTests : IAsyncLifetime
         await _server.DisposeAsync();
     }
 
+    [Theory]
+    // The flag's list as given, less this server itself (same address and port).
+    [InlineData("127.0.0.9:5300,127.96.0.10:53,127.96.0.10:5353", "nameserver 127.0.0.8", "127.96.0.10:53", "127.0.0.9:5300,127.96.0.10:5353")]
+    // No flag: the host's nameservers on port 53, less the cluster DNS address; junk lines skipped.
+    [InlineData(null, "nameserver 127.0.0.53\nnameserver 127.96.0.10\nnameserver ::1\nnameserver bogus", "127.96.0.10:5353", "127.0.0.53:53,[::1]:53")]
+    [InlineData(null, "search example.test", "127.96.0.10:53", "")]
+    public void Upstreams_FlagOrHostResolvConf_NeverItself(string? given, string resolvConf, string self, string expected)
+    {
+        var upstreams = ClusterDns.Upstreams(
+            given?.Split(',').Select(IPEndPoint.Parse).ToList(),
+            ResolvConf.Parse(resolvConf),
+            IPEndPoint.Parse(self));
+        Assert.Equal(expected, string.Join(',', upstreams));
+    }
+
     [Fact]
     public async Task Start_Synced_AnswersClusterNamesAndForwardsTheRest()
     {
