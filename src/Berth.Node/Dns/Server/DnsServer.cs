@@ -148,7 +148,8 @@ public sealed partial class DnsServer : IAsyncDisposable
     {
         for (int i = 0; i < _udp.Length; i++)
         {
-            _threads[i] = new Thread(ReceiveLoop) { IsBackground = true, Name = $"dns-udp-{i}" };
+            // "dns<port>-<n>": the kernel keeps 15 chars of a thread's name, enough to tell servers apart in top -H.
+            _threads[i] = new Thread(ReceiveLoop) { IsBackground = true, Name = $"dns{EndPoint.Port}-{i}" };
             _threads[i].Start(_udp[i]);
         }
         Enter();

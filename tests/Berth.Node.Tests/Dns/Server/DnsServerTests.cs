@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Berth.Node.Dns;
@@ -305,6 +304,7 @@ public sealed class DnsServerTests : IAsyncLifetime
         DnsServer server = Start();
         IPEndPoint at = server.EndPoint;
         await TestClient.UdpAsync(at, DnsMessage.Query(1, "quote.ns1.svc.cluster.local", DnsType.A));
+        Assert.Contains(ReceiveThreads(at.Port), name => name == $"dns{at.Port}-0");
         using (var open = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
         {
             await open.ConnectAsync(at);
@@ -317,20 +317,29 @@ public sealed class DnsServerTests : IAsyncLifetime
         udp.Bind(at);
         using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         tcp.Bind(at);
-        Assert.DoesNotContain(Process.GetCurrentProcess().Threads.Cast<ProcessThread>(), t => ThreadName(t).StartsWith("dns-udp", StringComparison.Ordinal));
+        Assert.Empty(ReceiveThreads(at.Port));
         Assert.Equal(0, server.TcpConnections);
     }
 
-    /// <summary>The kernel's name of a thread (.NET names its threads there, truncated to 15 chars).</summary>
-    private static string ThreadName(ProcessThread thread)
+    /// <summary>The receive threads of the server on <paramref name="port"/>, by the name the kernel knows them by (.NET passes thread names on to it).</summary>
+    private static List<string> ReceiveThreads(int port)
     {
-        try
+        var names = new List<string>();
+        foreach (string task in Directory.EnumerateDirectories("/proc/self/task"))
         {
-            return File.ReadAllText($"/proc/self/task/{thread.Id}/comm").Trim();
+            try
+            {
+                string name = File.ReadAllText(Path.Combine(task, "comm")).Trim();
+                if (name.StartsWith($"dns{port}-", StringComparison.Ordinal))
+                {
+                    names.Add(name);
+                }
+            }
+            catch (IOException)
+            {
+                // The thread ended meanwhile.
+            }
         }
-        catch (IOException)
-        {
-            return "";
-        }
+        return names;
     }
 }
