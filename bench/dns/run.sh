@@ -255,21 +255,21 @@ awk -v zone="$zone" '
 log "$(wc -l <"$records") records in the zone"
 
 # --- the query file --------------------------------------------------------------------------------------------------
-# Per ClusterIP Service: its A three times, its SRV, its AAAA (NODATA: IPv4-only) and the SRV of a port it does not
-# have (NXDOMAIN); per headless Service: its A (3 records) three times. The NXDOMAIN names are SRV on purpose: an A
-# or AAAA miss under <ns>.svc.<zone> is what autopath walks the search path for (forwarding the last try upstream),
-# and this bench asks cluster names only. Shuffled with a fixed seed: every run and every target sends the same
-# sequence.
+# Per ClusterIP Service: its A three times, its SRV, its AAAA (NODATA: IPv4-only) and <svc>.<ns>.<zone> A, a name in
+# the zone that is neither a Service's nor a pod's (NXDOMAIN); per headless Service: its A (3 records) three times.
+# The misses are outside <ns>.svc.<zone> on purpose: Berth answers a miss there (any type) with an autopath walk of
+# the search path, off the receive thread and out to the upstream, and this bench asks cluster names only.
+# Shuffled with a fixed seed: every run and every target sends the same sequence.
 queries=$tmp/queries.txt
 awk -v zone="$zone" '
     $2 == "A" && $1 ~ /^[a-z0-9-]+\.[a-z0-9-]+\.svc\./ && !seen[$1]++ {
         print $1 " A"; print $1 " A"; print $1 " A"
         split($1, part, ".")
-        if ($3 !~ /^127\.224\./) { print $1 " AAAA"; print "_nope._tcp." $1 " SRV" }
+        if ($3 !~ /^127\.224\./) { print $1 " AAAA"; print part[1] "." part[2] "." zone " A" }
     }
     $2 == "SRV" && $1 ~ /^_http\._tcp\./ && !srv[$1]++ { print $1 " SRV" }' "$records" \
     | shuf --random-source=<(yes) >"$queries"
-mix() { awk '{ t[$2]++ } $1 ~ /^_nope\./ { nx++ } END { printf "A %d, SRV %d (%d of them NXDOMAIN), AAAA %d (NODATA)", t["A"], t["SRV"], nx, t["AAAA"] }' "$queries"; }
+mix() { awk '{ t[$2]++ } $1 !~ /\.svc\./ { nx++ } END { printf "A %d (%d of them NXDOMAIN), SRV %d, AAAA %d (NODATA)", t["A"], nx, t["SRV"], t["AAAA"] }' "$queries"; }
 log "$(wc -l <"$queries") queries in the query file: $(mix)"
 
 # --- Knot DNS --------------------------------------------------------------------------------------------------------
@@ -359,7 +359,9 @@ throughput() { # TARGET SECONDS RECORD(ROUND or "")
     lost=$(awk '/Queries lost/ { print $3, $4 }' "$f")
     codes=$(awk -F': *' '/Response codes/ { print $2 }' "$f")
     cores=$(awk -v a="$before" -v b="$after" -v hz="$hz" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.2f", (b - a) / hz / (t1 - t0) }')
-    log "$(printf '%-8s' "$1") ${3:+round $3 }${3:-warm-up }throughput: $(printf '%.0f' "$qps") q/s, average $(awk -v s="$avg" 'BEGIN { printf "%.3f", s * 1000 }') ms, lost $lost, server $cores cores; $codes"
+    local label="round $3"
+    [ -n "$3" ] || label="warm-up"
+    log "$(printf '%-8s' "$1") $label throughput: $(printf '%.0f' "$qps") q/s, average $(awk -v s="$avg" 'BEGIN { printf "%.3f", s * 1000 }') ms, lost $lost, server $cores cores; $codes"
     [ -n "$3" ] && echo "$1 $3 qps $qps $avg $cores $(awk -v c="$cores" -v q="$qps" 'BEGIN { printf "%.2f", c * 1e6 / q }') codes $codes" >>"$results"
     return 0
 }
@@ -406,14 +408,19 @@ median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else pr
 values() { # TARGET KIND COLUMN -> the rounds' values, one per line
     awk -v t="$1" -v k="$2" -v c="$3" '$1 == t && $3 == k { print $c }' "$results"
 }
-list() { values "$@" | awk -v scale="${4:-1}" -v fmt="${5:-%.0f}" '{ printf (NR > 1 ? " / " : "") fmt, $1 * scale }'; }
+list() { values "$1" "$2" "$3" | while read -r v; do fmt "$v" "${4:-1}" "${5:-%.0f}"; done | paste -sd '|' | sed 's/|/ \/ /g'; }
 med() { values "$1" "$2" "$3" | median; }
-fmt() { awk -v v="$1" -v s="${2:-1}" -v f="${3:-%.0f}" 'BEGIN { if (v == "nan" || v == "") print "—"; else printf f, v * s }'; }
+fmt() { # VALUE SCALE FORMAT; whole numbers get thousands separators
+    awk -v v="$1" -v s="${2:-1}" -v f="${3:-%.0f}" 'BEGIN {
+        if (v == "nan" || v == "") { print "—"; exit }
+        x = sprintf(f, v * s)
+        if (f == "%.0f") { r = ""; while (length(x) > 3) { r = "," substr(x, length(x) - 2) r; x = substr(x, 1, length(x) - 3) } x = x r }
+        print x }'
+}
 ratio() { awk -v b="$1" -v k="$2" 'BEGIN { if (b == "" || k == "" || b == "nan" || k == "nan" || k == 0) print "n/a"; else printf "%.2f×", b / k }'; }
-thousands() { awk -v v="$1" 'BEGIN { s = sprintf("%.0f", v); r = ""; while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) } print s r }'; }
 cell() { [ "$1" = nan ] || [ -z "$1" ] && echo "—" || echo "$2"; }
 
-row() { # ID WHAT COLUMN KIND SCALE FORMAT UNIT TARGET-TEXT HIGHER-IS-BETTER
+row() { # ID WHAT COLUMN KIND SCALE FORMAT UNIT TARGET-TEXT
     local k b kc bc target
     k=$(with knot && med knot "$4" "$3" || echo nan)
     b=$(with berth && med berth "$4" "$3" || echo nan)
@@ -424,7 +431,7 @@ row() { # ID WHAT COLUMN KIND SCALE FORMAT UNIT TARGET-TEXT HIGHER-IS-BETTER
 }
 
 commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git -C "$repo" status --porcelain --untracked-files=no -- src 2>/dev/null | head -1)
+dirty=$(git -C "$repo" status --porcelain --untracked-files=no -- src 2>/dev/null | head -1 || true)
 bq=$(with berth && med berth qps 4 || echo nan)
 verdict="n/a"
 if [ "$bq" != nan ]; then
@@ -446,14 +453,14 @@ fi
     echo
     echo "| # | Measurement (median of the rounds) | Knot DNS | Berth | Berth ÷ Knot | Target | Notes |"
     echo "|---|---|---|---|---|---|---|"
-    row 1a "Queries/s, saturated" 4 qps 1 "%.0f" "/s" "$verdict" 1
-    row 1b "Average latency, saturated (dnsperf)" 5 qps 1000 "%.3f" " ms" "" 0
-    row 1c "Server CPU while saturated, cores (utime + stime ÷ wall time)" 6 qps 1 "%.2f" "" "" 0
-    row 1d "Server CPU per query" 7 qps 1 "%.2f" " µs" "" 0
-    row 2a "Latency p50 at $latency_qps/s" 5 lat 1000 "%.3f" " ms" "" 0
-    row 2b "Latency p90 at $latency_qps/s" 6 lat 1000 "%.3f" " ms" "" 0
-    row 2c "Latency p99 at $latency_qps/s" 7 lat 1000 "%.3f" " ms" "" 0
-    row 2d "Latency p99.9 at $latency_qps/s" 8 lat 1000 "%.3f" " ms" "" 0
+    row 1a "Queries/s, saturated" 4 qps 1 "%.0f" "/s" "$verdict"
+    row 1b "Average latency, saturated (dnsperf)" 5 qps 1000 "%.3f" " ms" ""
+    row 1c "Server CPU while saturated, cores (utime + stime ÷ wall time)" 6 qps 1 "%.2f" "" ""
+    row 1d "Server CPU per query" 7 qps 1 "%.2f" " µs" ""
+    row 2a "Latency p50 at $latency_qps/s" 5 lat 1000 "%.3f" " ms" ""
+    row 2b "Latency p90 at $latency_qps/s" 6 lat 1000 "%.3f" " ms" ""
+    row 2c "Latency p99 at $latency_qps/s" 7 lat 1000 "%.3f" " ms" ""
+    row 2d "Latency p99.9 at $latency_qps/s" 8 lat 1000 "%.3f" " ms" ""
     echo
     echo "Response codes of the last throughput round: Knot $(awk '$1 == "knot" && $3 == "qps" { sub(/.* codes /, ""); c = $0 } END { print c ? c : "—" }' "$results"); Berth $(awk '$1 == "berth" && $3 == "qps" { sub(/.* codes /, ""); c = $0 } END { print c ? c : "—" }' "$results")."
     if [ -n "$programming_md" ]; then
