@@ -157,13 +157,13 @@ internal static class DnsProgrammingSuite
                 var api = Stopwatch.GetTimestamp();
                 created.Add(name);
                 var clusterIp = IPAddress.Parse(service.Spec?.ClusterIP ?? throw new InvalidOperationException($"{name} got no ClusterIP"));
-                var (answered, address) = await polling.ConfigureAwait(false);
+                var (answered, address, roundTrip) = await polling.ConfigureAwait(false);
                 if (!clusterIp.Equals(address))
                 {
                     throw new InvalidOperationException($"{fqdn} answered {address}, not its ClusterIP {clusterIp}");
                 }
                 var watched = await WaitForEventAsync(events, WatchEventType.Added, name, timeout, ct).ConfigureAwait(false);
-                create.Add(new Timing(start, api, watched, answered));
+                create.Add(new Timing(start, api, watched, answered, roundTrip));
                 Log($"{name}: API {Ms(start, api)}, watch {Ms(start, watched)}, DNS {Ms(start, answered)} ({clusterIp})");
                 // A random pause, so creations do not fall into step with any periodic work on the server.
                 await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(20, 70)), ct).ConfigureAwait(false);
@@ -177,9 +177,9 @@ internal static class DnsProgrammingSuite
                 await client.DeleteAsync<Service>(ns, name, ct: ct).ConfigureAwait(false);
                 var api = Stopwatch.GetTimestamp();
                 created.Remove(name);
-                var (answered, _) = await polling.ConfigureAwait(false);
+                var (answered, _, roundTrip) = await polling.ConfigureAwait(false);
                 var watched = await WaitForEventAsync(events, WatchEventType.Deleted, name, timeout, ct).ConfigureAwait(false);
-                delete.Add(new Timing(start, api, watched, answered));
+                delete.Add(new Timing(start, api, watched, answered, roundTrip));
                 Log($"{name} deleted: API {Ms(start, api)}, watch {Ms(start, watched)}, NXDOMAIN {Ms(start, answered)}");
                 await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(20, 70)), ct).ConfigureAwait(false);
             }
@@ -254,10 +254,14 @@ internal static class DnsProgrammingSuite
         Row("3c", "**Create → name answers with its ClusterIP** (Berth)", create.Select(t => Ms(t.Start, t.Answered)),
             string.Create(CultureInfo.InvariantCulture, $"p99 ÷ baseline p99: {Ratio(create, t => Ms(t.Start, t.Answered), t => Ms(t.Start, t.Watched))}"));
         Row("3d", "Create: answer after the watch event (3c − 3b per Service)", create.Select(t => Ms(t.Watched, t.Answered)), "what the DNS adds on top of the watch (negative: the DNS's own watch was first)");
+        Row("3e", "Create: round trip of the query that got the answer", create.Select(t => t.RoundTrip.TotalMilliseconds), "one cluster-name answer");
         Row("4a", "Delete: API round trip", delete.Select(t => Ms(t.Start, t.Api)), "");
         Row("4b", "Delete → DELETED on a watch (baseline)", delete.Select(t => Ms(t.Start, t.Watched)), "");
         Row("4c", "**Delete → name is NXDOMAIN** (Berth)", delete.Select(t => Ms(t.Start, t.Answered)),
             string.Create(CultureInfo.InvariantCulture, $"p99 ÷ baseline p99: {Ratio(delete, t => Ms(t.Start, t.Answered), t => Ms(t.Start, t.Watched))}"));
+        Row("4d", "Delete: NXDOMAIN after the watch event (4c − 4b per Service)", delete.Select(t => Ms(t.Watched, t.Answered)), "");
+        Row("4e", "Delete: round trip of the query that got NXDOMAIN", delete.Select(t => t.RoundTrip.TotalMilliseconds),
+            "a miss under <ns>.svc.<zone>: Berth walks the search path (autopath) before it answers NXDOMAIN, here against an upstream that refuses");
         return sb.ToString();
     }
 
@@ -271,7 +275,7 @@ internal static class DnsProgrammingSuite
 
     private static void Log(string line) => Console.Error.WriteLine($"dns-programming: {line}");
 
-    private readonly record struct Timing(long Start, long Api, long Watched, long Answered);
+    private readonly record struct Timing(long Start, long Api, long Watched, long Answered, TimeSpan RoundTrip);
 
     /// <summary>A UDP socket connected to the DNS under test, with a query writer and answer reader of its own.</summary>
     private sealed class DnsProbe : IDisposable
@@ -295,9 +299,10 @@ internal static class DnsProgrammingSuite
 
         /// <summary>
         /// Queries <paramref name="name"/> A every millisecond until the answer is NOERROR with an A record (or, with
-        /// <paramref name="nxDomain"/>, NXDOMAIN); returns the Stopwatch timestamp of that answer and the address.
+        /// <paramref name="nxDomain"/>, NXDOMAIN); returns the Stopwatch timestamp of that answer, the address and
+        /// how long that query took to be answered.
         /// </summary>
-        public (long At, IPAddress? Address) WaitFor(string name, bool nxDomain, TimeSpan timeout, CancellationToken ct)
+        public (long At, IPAddress? Address, TimeSpan RoundTrip) WaitFor(string name, bool nxDomain, TimeSpan timeout, CancellationToken ct)
         {
             var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
             var length = WriteQuery(name);
@@ -334,7 +339,7 @@ internal static class DnsProgrammingSuite
                     }
                     if (Matches(_answer.AsSpan(0, received), nxDomain, out var address))
                     {
-                        return (now, address);
+                        return (now, address, Stopwatch.GetElapsedTime(sent, now));
                     }
                     break;
                 }
