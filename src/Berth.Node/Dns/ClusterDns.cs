@@ -46,7 +46,7 @@ public sealed partial class ClusterDns : IAsyncDisposable
         _client = client;
         _nodeName = nodeName;
         _options = options;
-        _zone = new ClusterZone(new ZoneOptions { Domain = options.ClusterDomain, Ttl = (uint)options.Ttl.TotalSeconds });
+        _zone = new ClusterZone(new ZoneOptions { Domain = options.ClusterDomain, Ttl = (uint)options.Ttl.TotalSeconds, Time = options.Time });
         _sliceName = "kube-dns-" + nodeName;
         _events = new EventRecorder(client, Component, nodeName);
         _services = new Informer<Service>(client, log: line => Log("services: " + line));

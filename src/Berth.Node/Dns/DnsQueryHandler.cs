@@ -100,8 +100,8 @@ public sealed class DnsQueryHandler
         {
             return handling == DnsHandling.Answered ? written : 0;
         }
-        written = plan!.Autopath is not null
-            ? await AutopathAsync(plan, packet, client, response, ct)
+        written = plan!.Autopath is not null ? await AutopathAsync(plan, packet, client, response, ct)
+            : plan.CnameTarget is not null ? await ChaseCnameAsync(plan, packet, response, ct)
             : await ForwardAsync(plan, packet, response, ct);
         Count(response.Span[..written]);
         return written;
@@ -156,6 +156,16 @@ public sealed class DnsQueryHandler
         int maxSize = tcp ? MaxTcpMessage : request.UdpPayloadSize;
         if (zone!.TryAnswer(request.Name, request.Type, out DnsAnswer? answer))
         {
+            if (OutOfZoneCnameTarget(answer, request.Type) is { } target)
+            {
+                // An ExternalName pointing outside the cluster: resolve the target upstream and append it, as CoreDNS's
+                // kubernetes plugin does, so a stub resolver (which never chases CNAMEs itself) gets an address.
+                if (planAsync)
+                {
+                    plan = new AsyncPlan(request, maxSize, null) { ZoneAnswer = answer, CnameTarget = target };
+                }
+                return DnsHandling.Pending;
+            }
             if (answer.Rcode != DnsRcode.NXDomain || !IsAutopathCandidate(request.Name, out int baseLength, out int namespaceLength))
             {
                 written = DnsResponseWriter.Write(request, answer, response, maxSize);
@@ -185,6 +195,37 @@ public sealed class DnsQueryHandler
             plan = new AsyncPlan(request, maxSize, null) { Forward = ForwardQuestion.From(request) };
         }
         return DnsHandling.Pending;
+    }
+
+    /// <summary>
+    /// The target of a zone answer that ends in a CNAME leaving the cluster zone (an ExternalName), when the question
+    /// asks for something else than the CNAME itself; null otherwise (no allocation then).
+    /// </summary>
+    private string? OutOfZoneCnameTarget(DnsAnswer answer, DnsType type)
+    {
+        if (answer.Rcode != DnsRcode.NoError || type is DnsType.CNAME || answer.Answers.Count == 0 || answer.Answers[^1].Type != DnsType.CNAME)
+        {
+            return null;
+        }
+        string target = DnsRdata.Name(answer.Answers[^1]).TrimEnd('.').ToLowerInvariant();
+        bool inZone = target == _domain || target.EndsWith("." + _domain, StringComparison.Ordinal);
+        return inZone || target.Length == 0 ? null : target;
+    }
+
+    /// <summary>The zone's CNAME chain, then what the upstream answers for its target (nothing more when that fails).</summary>
+    private async ValueTask<int> ChaseCnameAsync(AsyncPlan plan, ReadOnlyMemory<byte> packet, Memory<byte> response, CancellationToken ct)
+    {
+        DnsAnswer answer = plan.ZoneAnswer!;
+        if (ForwardQuestion.TryCreate(plan.CnameTarget!, plan.Type, plan.Client.DnssecOk, plan.Client.CheckingDisabled, out ForwardQuestion? question))
+        {
+            Interlocked.Increment(ref _forwarded);
+            (UpstreamResponse? upstream, TimeSpan age) = await _forwarder.ResolveAsync(question!, ct);
+            if (upstream?.Rcode == DnsRcode.NoError && Decode(upstream, age) is { } found)
+            {
+                answer = new DnsAnswer(DnsRcode.NoError, [.. answer.Answers, .. found.Answers], answer.Authority, found.Additional, authoritative: false);
+            }
+        }
+        return WriteAnswer(packet.Span, answer, response.Span, plan.MaxSize);
     }
 
     /// <summary>"Q.ns.svc.zone" with a non-empty Q and a one-label ns: the first search domain of a pod in ns.</summary>
@@ -335,7 +376,10 @@ public sealed class DnsQueryHandler
 
         public string? Namespace { get; init; }
 
-        /// <summary>The zone's NXDOMAIN for the original name, the reply when the walk finds nothing.</summary>
+        /// <summary>The zone's NXDOMAIN for the original name, the reply when the walk finds nothing; or the CNAME chain to chase.</summary>
         public DnsAnswer? ZoneAnswer { get; init; }
+
+        /// <summary>An ExternalName's out-of-zone target, resolved upstream and appended.</summary>
+        public string? CnameTarget { get; init; }
     }
 }

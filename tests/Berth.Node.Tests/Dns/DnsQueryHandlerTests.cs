@@ -162,6 +162,27 @@ public sealed class DnsQueryHandlerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ExternalNameOutsideTheZone_CnameThenTheUpstreamsAddress()
+    {
+        _upstream.AddA("www.example.org", 60, "192.0.2.11");
+        ClusterZone zone = Zone();
+        zone.ApplyService(External("ns1", "search", "www.example.org"));
+        DnsQueryHandler handler = Handler(zone.Snapshot());
+
+        DnsMessage? a = await AskAsync(handler, DnsMessage.Query(3, "search.ns1.svc.cluster.local", DnsType.A));
+        DnsMessage? cname = await AskAsync(handler, DnsMessage.Query(4, "search.ns1.svc.cluster.local", DnsType.CNAME));
+
+        // CoreDNS's kubernetes plugin resolves the target upstream: a stub resolver never chases a CNAME itself.
+        Assert.Equal(DnsRcode.NoError, a!.Rcode);
+        Assert.Equal((DnsType.CNAME, "search.ns1.svc.cluster.local"), (a.Answers[0].Type, a.Answers[0].Name));
+        Assert.Equal("www.example.org", TargetOf(a.Answers[0]));
+        Assert.Equal(["192.0.2.11"], TestClient.Addresses(a));
+        // Asked for the CNAME itself: the zone's record alone, nothing sent upstream for it.
+        Assert.Equal([DnsType.CNAME], cname!.Answers.Select(r => r.Type));
+        Assert.Equal(1, _upstream.Asked("www.example.org"));
+    }
+
+    [Fact]
     public async Task Autopath_ExternalName_CnameToUpstreamAnswer()
     {
         _upstream.AddA("google.com", 120, "192.0.2.7");
