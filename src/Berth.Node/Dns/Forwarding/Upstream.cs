@@ -97,12 +97,12 @@ internal sealed class Upstream : IDisposable
             var length = new byte[2];
             while (true)
             {
-                if (!await ReadExactlyAsync(socket, length, cts.Token))
+                if (!await DnsTcp.ReadExactlyAsync(socket, length, cts.Token))
                 {
                     return null;
                 }
                 var response = new byte[BinaryPrimitives.ReadUInt16BigEndian(length)];
-                if (!await ReadExactlyAsync(socket, response, cts.Token))
+                if (!await DnsTcp.ReadExactlyAsync(socket, response, cts.Token))
                 {
                     return null;
                 }
@@ -120,20 +120,6 @@ internal sealed class Upstream : IDisposable
         {
             return null;
         }
-    }
-
-    private static async ValueTask<bool> ReadExactlyAsync(Socket socket, Memory<byte> buffer, CancellationToken ct)
-    {
-        while (buffer.Length > 0)
-        {
-            int read = await socket.ReceiveAsync(buffer, SocketFlags.None, ct);
-            if (read == 0)
-            {
-                return false;
-            }
-            buffer = buffer[read..];
-        }
-        return true;
     }
 
     private static ushort NewId()

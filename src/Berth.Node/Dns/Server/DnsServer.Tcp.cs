@@ -63,7 +63,7 @@ public sealed partial class DnsServer
             while (true)
             {
                 idle.CancelAfter(_limits.TcpIdleTimeout);
-                if (!await ReadExactlyAsync(socket, length, idle.Token))
+                if (!await DnsTcp.ReadExactlyAsync(socket, length, idle.Token))
                 {
                     return;
                 }
@@ -77,7 +77,7 @@ public sealed partial class DnsServer
                 byte[] response = ArrayPool<byte>.Shared.Rent(2 + DnsQueryHandler.MaxTcpMessage);
                 try
                 {
-                    if (!await ReadExactlyAsync(socket, packet.AsMemory(0, size), idle.Token))
+                    if (!await DnsTcp.ReadExactlyAsync(socket, packet.AsMemory(0, size), idle.Token))
                     {
                         return;
                     }
@@ -126,19 +126,5 @@ public sealed partial class DnsServer
             Interlocked.Decrement(ref _connections);
             Exit();
         }
-    }
-
-    private static async ValueTask<bool> ReadExactlyAsync(Socket socket, Memory<byte> buffer, CancellationToken ct)
-    {
-        while (buffer.Length > 0)
-        {
-            int read = await socket.ReceiveAsync(buffer, SocketFlags.None, ct);
-            if (read == 0)
-            {
-                return false;
-            }
-            buffer = buffer[read..];
-        }
-        return true;
     }
 }
