@@ -417,7 +417,7 @@ internal static class CommandLine
                 Upstreams = _dnsUpstreams,
                 HostResolvConf = _resolvConf ?? _dnsDefaults.HostResolvConf,
                 Ttl = _dnsTtl ?? _dnsDefaults.Ttl,
-                Log = line => Log("dns: " + line),
+                Log = Log,
             },
             ServeDns = _serveDns,
             Token = token,
