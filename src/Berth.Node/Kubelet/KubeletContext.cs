@@ -43,6 +43,12 @@ internal sealed class KubeletContext
     /// <summary>Set once the agent has said that its pods keep the host's /etc/resolv.conf (no mount namespaces here).</summary>
     public Dns.OnceFlag PodNamespaceNotice { get; } = new();
 
+    /// <summary>
+    /// The directory the agent was started in, captured once when it starts: a relative workingDir is resolved
+    /// against it (a container runtime rejects one; here pods are host processes started from a checkout).
+    /// </summary>
+    public string StartDirectory { get; } = Environment.CurrentDirectory;
+
     public required TimeProvider Time { get; init; }
 
     public required Action<string> Log { get; init; }

@@ -55,11 +55,12 @@ internal sealed partial class PodWorker
         {
             return CannotRun(slot, "CreateContainerError", commandError);
         }
-        var workingDir = string.IsNullOrEmpty(spec.WorkingDir) ? "/" : spec.WorkingDir;
+        var workingDir = WorkingDirectory(spec.WorkingDir, _ctx.StartDirectory);
         if (!Directory.Exists(workingDir))
         {
+            var resolved = Path.IsPathRooted(spec.WorkingDir) ? "" : $" ({workingDir}, relative to the directory berth was started in)";
             return CannotRun(slot, "CreateContainerError",
-                $"workingDir \"{workingDir}\" of container \"{slot.Name}\" does not exist on this node; create it or change spec.containers[].workingDir");
+                $"workingDir \"{spec.WorkingDir}\"{resolved} of container \"{slot.Name}\" does not exist on this node; create it or change spec.containers[].workingDir");
         }
         var path = env.Variables.LastOrDefault(v => v.Key == "PATH").Value;
         if (!ExecutableLookup.TryResolve(argv[0], path, workingDir, out var executable, out var lookupError))
@@ -106,6 +107,13 @@ internal sealed partial class PodWorker
         StartProbes(slot);
         return true;
     }
+
+    /// <summary>
+    /// The container's working directory, absolute: `/` without one (a container without WORKDIR); a relative one
+    /// (which container runtimes reject) is taken relative to <paramref name="startDirectory"/>, the agent's.
+    /// </summary>
+    internal static string WorkingDirectory(string? workingDir, string startDirectory) =>
+        string.IsNullOrEmpty(workingDir) ? "/" : Path.GetFullPath(workingDir, startDirectory);
 
     private bool CannotRun(ContainerSlot slot, string reason, string message)
     {
