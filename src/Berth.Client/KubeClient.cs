@@ -186,14 +186,18 @@ public sealed partial class KubeClient : IDisposable
         return KubeJson.Deserialize<T>(body);
     }
 
-    private async Task<byte[]> SendForBytesAsync(HttpMethod method, string path, HttpContent? content, CancellationToken ct)
+    private async Task<byte[]> SendForBytesAsync(HttpMethod method, string path, HttpContent? content, CancellationToken ct) =>
+        (await SendForStatusAndBytesAsync(method, path, content, ct).ConfigureAwait(false)).Body;
+
+    /// <summary>A unary request under the request deadline: the 2xx status (201 tells a create apart) and the body.</summary>
+    private async Task<(int StatusCode, byte[] Body)> SendForStatusAndBytesAsync(HttpMethod method, string path, HttpContent? content, CancellationToken ct)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(s_requestTimeout);
         try
         {
             using var response = await SendRawAsync(method, path, content, HttpCompletionOption.ResponseContentRead, deadline.Token).ConfigureAwait(false);
-            return await response.Content.ReadAsByteArrayAsync(deadline.Token).ConfigureAwait(false);
+            return ((int)response.StatusCode, await response.Content.ReadAsByteArrayAsync(deadline.Token).ConfigureAwait(false));
         }
         catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
         {

@@ -1,0 +1,148 @@
+using System.Text.Json.Nodes;
+
+namespace Berth.Client.Manifests;
+
+/// <summary>One object ready to apply: where it goes, and the resourceVersion its dry run found stored (null: none yet).</summary>
+public sealed record PlannedApply(ManifestObject Object, ResourceMapping Mapping, string? DryRunResourceVersion)
+{
+    /// <summary>The namespace it lands in: metadata.namespace, else <c>default</c> (kubectl's), none when cluster-scoped.</summary>
+    public string? Namespace => Mapping.Namespaced ? Object.Namespace ?? "default" : null;
+
+    /// <summary><c>kind/name</c> in kubectl's lower-case form, e.g. <c>deployment/quote</c>.</summary>
+    public string Key => $"{Object.Kind.ToLowerInvariant()}/{Object.Name}";
+}
+
+/// <summary>An object the server refused, with the server's reasons.</summary>
+public sealed record ApplyFailure(ManifestObject Object, string Message)
+{
+    /// <summary><c>FILE: document N: Kind NAMESPACE/NAME: message</c>.</summary>
+    public override string ToString() =>
+        $"{Object.Origin}: {Object.Kind} {(Object.Namespace is { } ns ? ns + "/" : "")}{Object.Name}: {Message}";
+}
+
+public enum ApplyOutcome
+{
+    Created,
+    Configured,
+    Unchanged,
+}
+
+/// <summary>What a real apply did to one object: an outcome, or the error that stopped it.</summary>
+public sealed record ApplyResult(PlannedApply Planned, ApplyOutcome? Outcome, string? Error);
+
+/// <summary>
+/// Applies a manifest set with server-side apply (<c>kubectl apply --server-side --force-conflicts</c>), all or
+/// nothing as far as the server can tell beforehand: every object is first sent with <c>dryRun=All</c>, which runs
+/// the same decoding, defaulting, validation and admission as the real request without storing anything.
+/// </summary>
+public sealed class ManifestApplier(KubeClient client, string fieldManager)
+{
+    private readonly ResourceDiscovery _discovery = new(client);
+
+    /// <summary>
+    /// Maps and dry-runs every object (in install order: <see cref="InstallOrder"/>). A failure is every object the
+    /// server does not know or refuses; an object in a namespace the set itself creates is not refused for that
+    /// namespace not existing yet.
+    /// </summary>
+    public async Task<(IReadOnlyList<PlannedApply> Plan, IReadOnlyList<ApplyFailure> Failures)> DryRunAsync(IReadOnlyList<ManifestObject> objects, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(objects);
+        var sorted = InstallOrder.Sort(objects);
+        var createdNamespaces = sorted.Where(o => o.Kind == "Namespace" && o.ApiVersion == "v1").Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        var mappings = new List<(ManifestObject Object, ResourceMapping? Mapping, string? Error)>();
+        foreach (var obj in sorted)
+        {
+            var (mapping, error) = await _discovery.FindAsync(obj.ApiVersion, obj.Kind, ct).ConfigureAwait(false);
+            mappings.Add((obj, mapping, error));
+        }
+        var results = await Task.WhenAll(mappings.Select(async Task<(PlannedApply? Planned, ApplyFailure? Failure)> (m) =>
+        {
+            if (m.Mapping is null)
+            {
+                return (null, new ApplyFailure(m.Object, m.Error!));
+            }
+            var ns = m.Mapping.Namespaced ? m.Object.Namespace ?? "default" : null;
+            try
+            {
+                var (status, answer) = await SendAsync(m.Object, m.Mapping, dryRun: true, ct).ConfigureAwait(false);
+                var rv = answer["metadata"]?["resourceVersion"]?.GetValue<string>();
+                return (new PlannedApply(m.Object, m.Mapping, status == 201 ? null : rv), null);
+            }
+            catch (KubeApiException e) when (e.StatusCode == 404 && ns is not null && createdNamespaces.Contains(ns)
+                && e.Status?.Details?.Kind == "namespaces" && e.Status.Details.Name == ns)
+            {
+                return (new PlannedApply(m.Object, m.Mapping, null), null);
+            }
+            catch (Exception e) when (e is KubeApiException or HttpRequestException or TimeoutException)
+            {
+                return (null, new ApplyFailure(m.Object, Describe(e)));
+            }
+        })).ConfigureAwait(false);
+        return ([.. results.Where(r => r.Planned is not null).Select(r => r.Planned!)],
+            [.. results.Where(r => r.Failure is not null).Select(r => r.Failure!)]);
+    }
+
+    /// <summary>
+    /// Applies the plan in order, one object at a time (a namespace before what goes in it), reporting each as it
+    /// is done. An object the server refuses now (something changed since the dry run) does not stop the others.
+    /// </summary>
+    public async Task<IReadOnlyList<ApplyResult>> ApplyAsync(IReadOnlyList<PlannedApply> plan, Action<ApplyResult> onResult, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(onResult);
+        var results = new List<ApplyResult>();
+        foreach (var planned in plan)
+        {
+            ApplyResult result;
+            try
+            {
+                var (status, answer) = await SendAsync(planned.Object, planned.Mapping, dryRun: false, ct).ConfigureAwait(false);
+                result = new ApplyResult(planned, Outcome(status, planned, answer), null);
+            }
+            catch (Exception e) when (e is KubeApiException or HttpRequestException or TimeoutException)
+            {
+                result = new ApplyResult(planned, null, Describe(e));
+            }
+            results.Add(result);
+            onResult(result);
+        }
+        return results;
+    }
+
+    /// <summary>
+    /// kubectl's words for what an apply did. The dry run moments before carried the stored resourceVersion; an
+    /// apply that changes nothing writes nothing and keeps it.
+    /// </summary>
+    internal static ApplyOutcome Outcome(int status, PlannedApply planned, JsonObject answer) =>
+        status == 201 ? ApplyOutcome.Created
+        : planned.DryRunResourceVersion is { } before && answer["metadata"]?["resourceVersion"]?.GetValue<string>() == before ? ApplyOutcome.Unchanged
+        : ApplyOutcome.Configured;
+
+    /// <summary>The server's message for a refused request, with any cause it does not already spell out.</summary>
+    public static string Describe(Exception e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        if (e is not KubeApiException { Status: { } status })
+        {
+            return e.Message;
+        }
+        var message = status.Message is { Length: > 0 } m ? m : e.Message;
+        var extra = (status.Details?.Causes ?? [])
+            .Where(c => c.Message is { Length: > 0 } && !message.Contains(c.Message, StringComparison.Ordinal))
+            .Select(c => c.Field is { Length: > 0 } field ? $"{field}: {c.Message}" : c.Message!)
+            .ToList();
+        return extra.Count == 0 ? message : $"{message} ({string.Join("; ", extra)})";
+    }
+
+    private Task<(int StatusCode, JsonObject Object)> SendAsync(ManifestObject obj, ResourceMapping mapping, bool dryRun, CancellationToken ct)
+    {
+        var body = (JsonObject)obj.Object.DeepClone();
+        var ns = mapping.Namespaced ? obj.Namespace ?? "default" : null;
+        if (ns is not null)
+        {
+            // As kubectl: the object says where it goes, the same as the URL.
+            ((JsonObject)body["metadata"]!)["namespace"] = ns;
+        }
+        return client.ServerSideApplyAsync(mapping.ObjectPath(ns, obj.Name), body, fieldManager, dryRun, ct);
+    }
+}

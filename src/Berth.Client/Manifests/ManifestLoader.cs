@@ -1,0 +1,179 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Berth.Api.Serialization;
+using YamlDotNet.Core;
+
+namespace Berth.Client.Manifests;
+
+/// <summary>
+/// Reads manifests as <c>kubectl apply -f</c> does: a file, a directory (recursively: files ending .yaml, .yml or
+/// .json, in ordinal path order), or <c>-</c> for stdin; multi-document YAML split on <c>---</c> lines, empty
+/// documents skipped, <c>kind: List</c> expanded into its items. Everything is read before anything is used, so one
+/// bad document stops the whole set.
+/// </summary>
+public static class ManifestLoader
+{
+    private static readonly string[] s_extensions = [".yaml", ".yml", ".json"];
+
+    /// <summary>Every object of every path, in order. Throws <see cref="ManifestException"/> at the first bad one.</summary>
+    public static IReadOnlyList<ManifestObject> Load(IEnumerable<string> paths, TextReader stdin)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        ArgumentNullException.ThrowIfNull(stdin);
+        var objects = new List<ManifestObject>();
+        foreach (var path in paths)
+        {
+            if (path == "-")
+            {
+                objects.AddRange(Parse("-", stdin.ReadToEnd()));
+            }
+            else if (Directory.Exists(path))
+            {
+                var files = Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories)
+                    .Where(f => s_extensions.Any(e => f.EndsWith(e, StringComparison.OrdinalIgnoreCase)))
+                    .Order(StringComparer.Ordinal)
+                    .ToList();
+                if (files.Count == 0)
+                {
+                    throw new ManifestException(path, null, "the directory has no .yaml, .yml or .json files");
+                }
+                foreach (var file in files)
+                {
+                    objects.AddRange(Parse(file, Read(file)));
+                }
+            }
+            else if (File.Exists(path))
+            {
+                objects.AddRange(Parse(path, Read(path)));
+            }
+            else
+            {
+                throw new ManifestException(path, null, "no such file or directory");
+            }
+        }
+        return objects;
+    }
+
+    /// <summary>The objects of one file's text; <paramref name="source"/> names it in errors.</summary>
+    public static IReadOnlyList<ManifestObject> Parse(string source, string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var objects = new List<ManifestObject>();
+        if (source.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+        {
+            JsonNode? node;
+            try
+            {
+                node = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
+            }
+            catch (JsonException e)
+            {
+                throw new ManifestException(source, 1, $"invalid JSON: {e.Message}");
+            }
+            Add(objects, source, 1, node);
+            return objects;
+        }
+        var number = 0;
+        foreach (var document in SplitDocuments(text))
+        {
+            number++;
+            IReadOnlyList<JsonNode> nodes;
+            try
+            {
+                nodes = YamlJson.ParseDocuments(document);
+            }
+            catch (YamlException e)
+            {
+                // YamlDotNet's own message names the line within the document; that is what is reported.
+                throw new ManifestException(source, number, $"invalid YAML: {e.Message}");
+            }
+            foreach (var node in nodes)
+            {
+                Add(objects, source, number, node);
+            }
+        }
+        return objects;
+    }
+
+    /// <summary>
+    /// The documents of a YAML stream, split as kubectl's YAML reader does: on lines that are <c>---</c> and nothing
+    /// else but white space. Only white space before the first separator is not a document, so a file that starts
+    /// with <c>---</c> numbers its first object 1.
+    /// </summary>
+    private static List<string> SplitDocuments(string text)
+    {
+        var documents = new List<string>();
+        var current = new StringBuilder();
+        using var reader = new StringReader(text);
+        while (reader.ReadLine() is { } line)
+        {
+            if (line.StartsWith("---", StringComparison.Ordinal) && line.AsSpan(3).IsWhiteSpace())
+            {
+                if (documents.Count > 0 || !current.ToString().AsSpan().IsWhiteSpace())
+                {
+                    documents.Add(current.ToString());
+                }
+                current.Clear();
+                continue;
+            }
+            current.Append(line).Append('\n');
+        }
+        if (documents.Count > 0 || !current.ToString().AsSpan().IsWhiteSpace())
+        {
+            documents.Add(current.ToString());
+        }
+        return documents;
+    }
+
+    private static void Add(List<ManifestObject> objects, string source, int document, JsonNode? node, string? item = null)
+    {
+        var where = item is null ? "" : item + ": ";
+        if (node is not JsonObject obj)
+        {
+            throw new ManifestException(source, document, $"{where}not an object (a Kubernetes object is a mapping with apiVersion, kind and metadata)");
+        }
+        var apiVersion = NonEmptyString(obj["apiVersion"]);
+        var kind = NonEmptyString(obj["kind"]);
+        if (apiVersion is null || kind is null)
+        {
+            throw new ManifestException(source, document, $"{where}apiVersion and kind are required (found apiVersion {Show(obj["apiVersion"])}, kind {Show(obj["kind"])})");
+        }
+        // kubectl expands a List (and any *List kind with items) into its items.
+        if (kind.EndsWith("List", StringComparison.Ordinal) && obj["items"] is JsonArray items)
+        {
+            for (var i = 0; i < items.Count; i++)
+            {
+                Add(objects, source, document, items[i]?.DeepClone(), $"{where}{kind} item {i + 1}");
+            }
+            return;
+        }
+        if (obj["metadata"] is not JsonObject metadata || NonEmptyString(metadata["name"]) is null)
+        {
+            throw new ManifestException(source, document, $"{where}{kind}: metadata.name is required"
+                + (obj["metadata"]?["generateName"] is null ? "" : " (generateName cannot be applied: an apply needs the name)"));
+        }
+        if (metadata["namespace"] is { } ns && NonEmptyString(ns) is null)
+        {
+            throw new ManifestException(source, document, $"{where}{kind} {metadata["name"]}: metadata.namespace must be a non-empty string, not {Show(ns)}");
+        }
+        objects.Add(new ManifestObject(source, document, obj));
+    }
+
+    private static string? NonEmptyString(JsonNode? node) =>
+        node is JsonValue value && value.TryGetValue<string>(out var s) && s.Length > 0 ? s : null;
+
+    private static string Show(JsonNode? node) => node is null ? "nothing" : node.ToJsonString();
+
+    private static string Read(string file)
+    {
+        try
+        {
+            return File.ReadAllText(file);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ManifestException(file, null, $"cannot read it: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,164 @@
+using Berth.Api.Models;
+
+// Not Berth.Client.Status, as the folder: that namespace would hide the Status kind from the rest of Berth.Client.
+namespace Berth.Client.ClusterStatus;
+
+/// <summary>Whether one object is ready, a short progress summary (<c>2/3 ready</c>) and, when not, why.</summary>
+public sealed record Readiness(bool Ready, string Summary, string? Why = null)
+{
+    public static readonly Readiness Applied = new(true, "applied");
+}
+
+/// <summary>
+/// When an applied object counts as ready, as pure functions of what the API holds. Deployments follow
+/// <c>kubectl rollout status</c> (kubectl pkg/polymorphichelpers/rollout_status.go); pods, ReplicaSets and Services
+/// what their status fields say.
+/// </summary>
+public static class ReadinessRules
+{
+    /// <summary>The EndpointSlice label naming the Service a slice belongs to.</summary>
+    public const string ServiceNameLabel = "kubernetes.io/service-name";
+
+    // Waiting reasons kubectl's rollout status calls out as warnings: the pod will not get there on its own.
+    private static readonly HashSet<string> s_stuckReasons = new(StringComparer.Ordinal)
+    {
+        "ImagePullBackOff", "ErrImagePull", "CrashLoopBackOff", "CreateContainerConfigError", "CreateContainerError",
+    };
+
+    /// <summary>
+    /// Rolled out as kubectl says it is: the controller has seen the latest spec (observedGeneration ≥ generation),
+    /// every replica is updated, no old replica is left, and every updated one is available.
+    /// <paramref name="pods"/> are the Deployment's pods, for the reason it is not ready.
+    /// </summary>
+    public static Readiness Deployment(Deployment deployment, IEnumerable<Pod> pods)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        var status = deployment.Status ?? new DeploymentStatus();
+        var want = deployment.Spec?.Replicas ?? 1;
+        var summary = $"{status.ReadyReplicas ?? 0}/{want} ready";
+        if ((deployment.Metadata?.Generation ?? 0) > (status.ObservedGeneration ?? 0))
+        {
+            return new Readiness(false, summary, Because("waiting for the deployment spec update to be observed", pods));
+        }
+        if (status.Conditions?.FirstOrDefault(c => c.Type == "Progressing") is { Reason: "ProgressDeadlineExceeded" } progressing)
+        {
+            return new Readiness(false, summary, Because($"exceeded its progress deadline: {progressing.Message}", pods));
+        }
+        var updated = status.UpdatedReplicas ?? 0;
+        if (updated < want)
+        {
+            return new Readiness(false, summary, Because($"{updated} out of {want} new replicas have been updated", pods));
+        }
+        if ((status.Replicas ?? 0) > updated)
+        {
+            return new Readiness(false, summary, Because($"{status.Replicas - updated} old replicas are pending termination", pods));
+        }
+        if ((status.AvailableReplicas ?? 0) < updated)
+        {
+            return new Readiness(false, summary, Because($"{status.AvailableReplicas ?? 0} of {updated} updated replicas are available", pods));
+        }
+        return new Readiness(true, summary);
+    }
+
+    /// <summary>Every wanted replica ready (the ReplicaSet controller has seen the latest spec).</summary>
+    public static Readiness ReplicaSet(ReplicaSet replicaSet, IEnumerable<Pod> pods)
+    {
+        ArgumentNullException.ThrowIfNull(replicaSet);
+        var status = replicaSet.Status ?? new ReplicaSetStatus();
+        var want = replicaSet.Spec?.Replicas ?? 1;
+        var ready = status.ReadyReplicas ?? 0;
+        var summary = $"{ready}/{want} ready";
+        if ((replicaSet.Metadata?.Generation ?? 0) > (status.ObservedGeneration ?? 0))
+        {
+            return new Readiness(false, summary, Because("waiting for the replica set spec update to be observed", pods));
+        }
+        return ready >= want && (status.Replicas ?? 0) == want
+            ? new Readiness(true, summary)
+            : new Readiness(false, summary, Because($"{ready} of {want} replicas are ready", pods));
+    }
+
+    /// <summary>The Ready condition True, or the pod ran to completion (Succeeded).</summary>
+    public static Readiness Pod(Pod pod)
+    {
+        ArgumentNullException.ThrowIfNull(pod);
+        if (pod.Status?.Phase == "Succeeded")
+        {
+            return new Readiness(true, "succeeded");
+        }
+        if (pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true)
+        {
+            return new Readiness(true, "ready");
+        }
+        return new Readiness(false, pod.Status?.Phase is { Length: > 0 } phase ? phase.ToLowerInvariant() : "pending", PodReason(pod) ?? "not ready");
+    }
+
+    /// <summary>
+    /// A Service with a selector needs a ready endpoint in its EndpointSlices; a LoadBalancer also needs its address
+    /// (status.loadBalancer.ingress). Others (no selector, ExternalName) are ready once applied.
+    /// </summary>
+    public static Readiness Service(Service service, IEnumerable<EndpointSlice> slices)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        ArgumentNullException.ThrowIfNull(slices);
+        var spec = service.Spec ?? new ServiceSpec();
+        if (spec.Type == "ExternalName" || spec.Selector is not { Count: > 0 })
+        {
+            return Readiness.Applied;
+        }
+        var ready = ReadyEndpoints(service, slices);
+        var summary = ready == 1 ? "1 ready endpoint" : $"{ready} ready endpoints";
+        if (ready == 0)
+        {
+            var condition = service.Status?.Conditions?.FirstOrDefault(c => c.Type == "EndpointsReady" && c.Status != "True");
+            return new Readiness(false, summary, condition?.Message is { Length: > 0 } message ? message : "no ready endpoint yet");
+        }
+        if (spec.Type == "LoadBalancer" && service.Status?.LoadBalancer?.Ingress is not { Count: > 0 })
+        {
+            return new Readiness(false, summary, "waiting for a load balancer address");
+        }
+        return new Readiness(true, summary);
+    }
+
+    /// <summary>Ready endpoints (conditions.ready unset counts as ready, as upstream) in the Service's slices.</summary>
+    public static int ReadyEndpoints(Service service, IEnumerable<EndpointSlice> slices)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        ArgumentNullException.ThrowIfNull(slices);
+        var name = service.Metadata?.Name;
+        var ns = service.Metadata?.Namespace;
+        return slices
+            .Where(s => s.Metadata?.Namespace == ns && s.Metadata?.Labels?.GetValueOrDefault(ServiceNameLabel) == name)
+            .SelectMany(s => s.Endpoints ?? [])
+            .Count(e => e.Conditions?.Ready != false);
+    }
+
+    /// <summary>Why a pod is not ready: a stuck container's waiting reason first, then any waiting one, then unschedulable.</summary>
+    public static string? PodReason(Pod pod)
+    {
+        ArgumentNullException.ThrowIfNull(pod);
+        var statuses = (pod.Status?.InitContainerStatuses ?? []).Concat(pod.Status?.ContainerStatuses ?? []).ToList();
+        var waiting = statuses.Where(s => s.State?.Waiting?.Reason is { Length: > 0 }).ToList();
+        var pick = waiting.FirstOrDefault(s => s_stuckReasons.Contains(s.State!.Waiting!.Reason!)) ?? waiting.FirstOrDefault();
+        if (pick is not null)
+        {
+            var w = pick.State!.Waiting!;
+            return w.Message is { Length: > 0 } ? $"container {pick.Name}: {w.Reason}: {w.Message}" : $"container {pick.Name}: {w.Reason}";
+        }
+        if (pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "PodScheduled" && c.Status == "False") is { } unscheduled)
+        {
+            return $"not scheduled: {unscheduled.Message ?? unscheduled.Reason}";
+        }
+        if (statuses.FirstOrDefault(s => s.Ready != true && s.State?.Running is not null) is { } running)
+        {
+            return $"container {running.Name}: running, not ready (readiness probe)";
+        }
+        return null;
+    }
+
+    private static string Because(string message, IEnumerable<Pod> pods)
+    {
+        ArgumentNullException.ThrowIfNull(pods);
+        var reason = pods.Select(p => (Pod: p, Reason: PodReason(p))).FirstOrDefault(p => p.Reason is not null && !Pod(p.Pod).Ready);
+        return reason.Reason is null ? message : $"{message}; pod {reason.Pod.Metadata?.Name}: {reason.Reason}";
+    }
+}
