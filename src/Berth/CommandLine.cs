@@ -1,21 +1,14 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using Berth.Api.Validation;
-using Berth.ApiServer;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography.X509Certificates;
 using Berth.ApiServer.Allocation;
-using Berth.ApiServer.Security;
 using Berth.Client;
-using Berth.Controllers;
-using Berth.Controllers.NodeLifecycle;
 using Berth.Node;
 using Berth.Node.Dns;
 using Berth.Node.Proxy;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
 namespace Berth;
 
@@ -80,6 +73,7 @@ internal static class CommandLine
             return args[0] switch
             {
                 "server" => await ServerAsync(args[1..]).ConfigureAwait(false),
+                "up" => await Up.UpCommand.RunAsync(args[1..]).ConfigureAwait(false),
                 "agent" => await AgentAsync(args[1..]).ConfigureAwait(false),
                 "version" or "--version" => Version(),
                 _ => Fail($"unknown command \"{args[0]}\""),
@@ -94,125 +88,27 @@ internal static class CommandLine
     private static async Task<int> ServerAsync(string[] args)
     {
         var started = Stopwatch.GetTimestamp();
-        var options = new ApiServerOptions();
-        var node = new NodeFlags();
-        var clusterCidr = "127.244.0.0/16";
-        var nodeMonitorGracePeriod = TimeSpan.FromSeconds(40);
-        var nodeMonitorPeriod = TimeSpan.FromSeconds(5);
-        var endpointUpdatesBatchPeriod = ControllerOptions.DefaultEndpointUpdatesBatchPeriod;
+        var flags = new ServerFlags();
         for (var i = 0; i < args.Length; i++)
         {
-            if (node.TryParse(args, ref i))
+            if (!flags.TryParse(args, ref i))
             {
-                continue;
-            }
-            switch (args[i])
-            {
-                case "--cluster-cidr":
-                    clusterCidr = Cidr(args, ref i);
-                    break;
-                case "--event-ttl":
-                    options.EventTtl = Duration(args, ref i);
-                    break;
-                case "--node-monitor-grace-period":
-                    nodeMonitorGracePeriod = Duration(args, ref i);
-                    break;
-                case "--node-monitor-period":
-                    nodeMonitorPeriod = Duration(args, ref i);
-                    break;
-                case "--endpoint-updates-batch-period":
-                    endpointUpdatesBatchPeriod = Duration(args, ref i, allowZero: true);
-                    break;
-                case "--default-not-ready-toleration-seconds":
-                    options.DefaultNotReadyTolerationSeconds = Seconds(args, ref i);
-                    break;
-                case "--default-unreachable-toleration-seconds":
-                    options.DefaultUnreachableTolerationSeconds = Seconds(args, ref i);
-                    break;
-                case "--data-dir":
-                    options.DataDir = Value(args, ref i);
-                    break;
-                case "--api-port":
-                    options.Port = int.TryParse(Value(args, ref i), NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port <= 65535
-                        ? port : throw new UsageException("--api-port must be a port number (0-65535)");
-                    break;
-                case "--bind-address":
-                    options.BindAddress = IPAddress.TryParse(Value(args, ref i), out var ip) ? ip : throw new UsageException("--bind-address must be an IP address");
-                    break;
-                case "--datastore":
-                    options.Datastore = Value(args, ref i);
-                    if (options.Datastore != "sqlite")
-                    {
-                        throw new UsageException($"--datastore {options.Datastore} is not available yet; use sqlite");
-                    }
-                    break;
-                case "--service-cidr":
-                    options.ServiceCidr = Cidr(args, ref i);
-                    break;
-                case "--load-balancer-pool":
-                    options.LoadBalancerPool = Cidr(args, ref i);
-                    break;
-                case "--service-node-port-range":
-                    options.NodePortRange = Value(args, ref i);
-                    if (!PortRange.TryParse(options.NodePortRange, out _, out var rangeError))
-                    {
-                        throw new UsageException($"--service-node-port-range: {rangeError}");
-                    }
-                    break;
-                default:
-                    throw new UsageException($"unknown flag \"{args[i]}\"");
+                throw new UsageException($"unknown flag \"{args[i]}\"");
             }
         }
-        options.DataDir = Path.GetFullPath(options.DataDir);
-
-        await using var app = await ApiServerHost.BuildAsync(options).ConfigureAwait(false);
+        LocalServer server;
         try
         {
-            await app.StartAsync().ConfigureAwait(false);
+            server = await LocalServer.StartAsync(flags, started).ConfigureAwait(false);
         }
-        catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+        catch (LocalServer.StartException e)
         {
-            return Fail($"cannot listen on {options.BindAddress}:{options.Port}: the address is already in use (pick another with --api-port)");
-        }
-        catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.AccessDenied })
-        {
-            return Fail($"cannot listen on {options.BindAddress}:{options.Port}: permission denied (ports below 1024 need root)");
-        }
-        var url = ApiServerHost.ListeningUrl(app, options);
-        var elapsed = Stopwatch.GetElapsedTime(started);
-        Console.WriteLine($"berth: API server ready at {url} in {elapsed.TotalMilliseconds:F0} ms");
-        Console.WriteLine($"berth: export KUBECONFIG={options.KubeconfigPath}");
-
-        // The controllers and the node agent talk to the API like any client would (and as a remote agent does).
-        var credentials = app.Services.GetRequiredService<ClusterCredentials>();
-        using var client = new KubeClient(new KubeClientOptions
-        {
-            Server = new Uri(url),
-            Token = credentials.Token,
-            CertificateAuthority = credentials.CaCertificate,
-            UserAgent = "berth-server",
-        });
-        await using var controllers = await ControllerManager.StartAsync(client, new ControllerOptions
-        {
-            ClusterCidr = clusterCidr,
-            NodeLifecycle = new NodeLifecycleOptions { NodeMonitorGracePeriod = nodeMonitorGracePeriod, NodeMonitorPeriod = nodeMonitorPeriod },
-            EndpointUpdatesBatchPeriod = endpointUpdatesBatchPeriod,
-            Log = Log,
-        }, app.Lifetime.ApplicationStopping).ConfigureAwait(false);
-        NodeAgent agent;
-        try
-        {
-            agent = await NodeAgent.StartAsync(node.Options(client, credentials.Token, Path.Combine(options.DataDir, "agent")), app.Lifetime.ApplicationStopping).ConfigureAwait(false);
-        }
-        catch (InvalidOperationException e)
-        {
-            await app.StopAsync().ConfigureAwait(false);
             return Fail(e.Message);
         }
-        Console.WriteLine($"berth: node {agent.NodeName} ready in {Stopwatch.GetElapsedTime(started).TotalMilliseconds:F0} ms");
-        // Ctrl+C / SIGTERM: stop the pods gracefully while the API still answers, then the rest.
-        app.Lifetime.ApplicationStopping.Register(() => agent.DisposeAsync().AsTask().GetAwaiter().GetResult());
-        await app.WaitForShutdownAsync().ConfigureAwait(false);
+        await using (server.ConfigureAwait(false))
+        {
+            await server.WaitForShutdownAsync().ConfigureAwait(false);
+        }
         return 0;
     }
 
@@ -290,12 +186,19 @@ internal static class CommandLine
         return 0;
     }
 
-    private static void Log(string line) => Console.WriteLine("berth: " + line);
+    internal static void Log(string line) => ConsoleView.Line("berth: " + line);
 
-    /// <summary>The node agent's flags, shared by <c>berth server</c> and <c>berth agent</c>.</summary>
-    private sealed class NodeFlags
+    /// <summary>The node agent's flags, shared by <c>berth server</c> (and so <c>berth up</c>) and <c>berth agent</c>.</summary>
+    internal sealed class NodeFlags
     {
         public string? Name { get; private set; }
+
+        public string NodeIP => _ip;
+
+        /// <summary>--nodeport-addresses as given (IPs and CIDRs), empty when left out (NodePorts then bind the node IP).</summary>
+        public IReadOnlyList<string> NodePortAddresses => _nodePortAddresses ?? [];
+
+        public string ClusterDomain => _clusterDomain ?? _dnsDefaults.ClusterDomain;
 
         private string _ip = "127.0.0.1";
         private int _kubeletPort = 10250;
@@ -427,7 +330,7 @@ internal static class CommandLine
     }
 
     /// <summary>--cluster-domain: a DNS subdomain such as cluster.local (a trailing dot is dropped).</summary>
-    private static string ClusterDomain(string[] args, ref int i)
+    internal static string ClusterDomain(string[] args, ref int i)
     {
         var value = Value(args, ref i).TrimEnd('.').ToLowerInvariant();
         return value.Length > 0 && NameValidation.IsDns1123Subdomain(value).Count == 0
@@ -435,7 +338,7 @@ internal static class CommandLine
     }
 
     /// <summary>--dns-upstream: comma-separated IP or IP:PORT (port 53 when left out), e.g. 127.0.0.1:5353,[::1]:53.</summary>
-    private static IReadOnlyList<IPEndPoint> DnsUpstreams(string[] args, ref int i)
+    internal static IReadOnlyList<IPEndPoint> DnsUpstreams(string[] args, ref int i)
     {
         var value = Value(args, ref i);
         var upstreams = new List<IPEndPoint>();
@@ -458,7 +361,7 @@ internal static class CommandLine
     }
 
     /// <summary>--nodeport-addresses: a comma-separated list of IP addresses and CIDRs.</summary>
-    private static IReadOnlyList<string> NodePortAddresses(string[] args, ref int i)
+    internal static IReadOnlyList<string> NodePortAddresses(string[] args, ref int i)
     {
         var value = Value(args, ref i);
         var entries = value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
@@ -478,7 +381,7 @@ internal static class CommandLine
         return 0;
     }
 
-    private static string Value(string[] args, ref int i)
+    internal static string Value(string[] args, ref int i)
     {
         if (i + 1 >= args.Length)
         {
@@ -488,7 +391,7 @@ internal static class CommandLine
     }
 
     /// <summary>A Go-style duration such as 1h, 30m, 90s, 1m30s or 10ms; zero only where <paramref name="allowZero"/>.</summary>
-    private static TimeSpan Duration(string[] args, ref int i, bool allowZero = false)
+    internal static TimeSpan Duration(string[] args, ref int i, bool allowZero = false)
     {
         var flag = args[i];
         var value = Value(args, ref i);
@@ -504,7 +407,7 @@ internal static class CommandLine
             : throw new UsageException($"{flag} must be longer than 0s");
     }
 
-    private static long Seconds(string[] args, ref int i)
+    internal static long Seconds(string[] args, ref int i)
     {
         var flag = args[i];
         var value = Value(args, ref i);
@@ -512,18 +415,18 @@ internal static class CommandLine
             ? seconds : throw new UsageException($"{flag} must be a whole number of seconds, not \"{value}\"");
     }
 
-    private static string Cidr(string[] args, ref int i)
+    internal static string Cidr(string[] args, ref int i)
     {
         var flag = args[i];
         var value = Value(args, ref i);
         return IPRange.TryParse(value, out _) ? value : throw new UsageException($"{flag} must be a CIDR such as 127.96.0.0/16, not \"{value}\"");
     }
 
-    private static int Fail(string message)
+    internal static int Fail(string message)
     {
         Console.Error.WriteLine($"berth: {message}");
         return 2;
     }
 
-    private sealed class UsageException(string message) : Exception(message);
+    internal sealed class UsageException(string message) : Exception(message);
 }
