@@ -110,7 +110,7 @@ public sealed partial class BerthServer : IAsyncDisposable
     /// <summary>The upstream DNS every test server forwards to unless told otherwise: the discard port, where nothing listens.</summary>
     public const string NoDnsUpstream = "127.0.0.1:9";
 
-    private static IEnumerable<string> AddressingArgs(string dataDir, string[] extraArgs)
+    internal static IEnumerable<string> AddressingArgs(string dataDir, string[] extraArgs)
     {
         var block = AddressBlocks.For(dataDir);
         if (!extraArgs.Contains("--cluster-cidr"))
