@@ -12,12 +12,12 @@ public sealed record PlannedApply(ManifestObject Object, ResourceMapping Mapping
     public string Key => $"{Object.Kind.ToLowerInvariant()}/{Object.Name}";
 }
 
-/// <summary>An object the server refused, with the server's reasons.</summary>
-public sealed record ApplyFailure(ManifestObject Object, string Message)
+/// <summary>An object the server refused (in <paramref name="Namespace"/>, null when cluster-scoped), with the server's reasons.</summary>
+public sealed record ApplyFailure(ManifestObject Object, string? Namespace, string Message)
 {
     /// <summary><c>FILE: document N: Kind NAMESPACE/NAME: message</c>.</summary>
     public override string ToString() =>
-        $"{Object.Origin}: {Object.Kind} {(Object.Namespace is { } ns ? ns + "/" : "")}{Object.Name}: {Message}";
+        $"{Object.Origin}: {Object.Kind} {(Namespace is { } ns ? ns + "/" : "")}{Object.Name}: {Message}";
 }
 
 public enum ApplyOutcome
@@ -59,7 +59,7 @@ public sealed class ManifestApplier(KubeClient client, string fieldManager)
         {
             if (m.Mapping is null)
             {
-                return (null, new ApplyFailure(m.Object, m.Error!));
+                return (null, new ApplyFailure(m.Object, m.Object.Namespace, m.Error!));
             }
             var ns = m.Mapping.Namespaced ? m.Object.Namespace ?? "default" : null;
             try
@@ -75,7 +75,7 @@ public sealed class ManifestApplier(KubeClient client, string fieldManager)
             }
             catch (Exception e) when (e is KubeApiException or HttpRequestException or TimeoutException)
             {
-                return (null, new ApplyFailure(m.Object, Describe(e)));
+                return (null, new ApplyFailure(m.Object, ns, Describe(e)));
             }
         })).ConfigureAwait(false);
         return ([.. results.Where(r => r.Planned is not null).Select(r => r.Planned!)],

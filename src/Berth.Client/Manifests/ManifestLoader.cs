@@ -75,7 +75,7 @@ public static class ManifestLoader
             return objects;
         }
         var number = 0;
-        foreach (var document in SplitDocuments(text))
+        foreach (var (document, firstLine) in SplitDocuments(text))
         {
             number++;
             IReadOnlyList<JsonNode> nodes;
@@ -85,8 +85,17 @@ public static class ManifestLoader
             }
             catch (YamlException e)
             {
-                // YamlDotNet's own message names the line within the document; that is what is reported.
-                throw new ManifestException(source, number, $"invalid YAML: {e.Message}");
+                // The parser counts lines within the document; the user looks at the file.
+                var message = e.Message;
+                var cut = message.IndexOf("): ", StringComparison.Ordinal);
+                throw new ManifestException(source, number,
+                    $"invalid YAML at line {firstLine + e.Start.Line - 1}, column {e.Start.Column}: {(cut >= 0 ? message[(cut + 3)..] : message)}");
+            }
+            catch (InvalidOperationException)
+            {
+                // YamlDotNet 16's scanner throws this instead of a YamlException for some malformed flow collections
+                // (an unclosed '{' before a '[').
+                throw new ManifestException(source, number, "invalid YAML: the parser gave up (an unclosed flow collection or quote?)");
             }
             foreach (var node in nodes)
             {
@@ -101,27 +110,31 @@ public static class ManifestLoader
     /// else but white space. Only white space before the first separator is not a document, so a file that starts
     /// with <c>---</c> numbers its first object 1.
     /// </summary>
-    private static List<string> SplitDocuments(string text)
+    private static List<(string Text, int FirstLine)> SplitDocuments(string text)
     {
-        var documents = new List<string>();
+        var documents = new List<(string, int)>();
         var current = new StringBuilder();
+        var lineNumber = 0;
+        var firstLine = 1;
         using var reader = new StringReader(text);
         while (reader.ReadLine() is { } line)
         {
+            lineNumber++;
             if (line.StartsWith("---", StringComparison.Ordinal) && line.AsSpan(3).IsWhiteSpace())
             {
                 if (documents.Count > 0 || !current.ToString().AsSpan().IsWhiteSpace())
                 {
-                    documents.Add(current.ToString());
+                    documents.Add((current.ToString(), firstLine));
                 }
                 current.Clear();
+                firstLine = lineNumber + 1;
                 continue;
             }
             current.Append(line).Append('\n');
         }
         if (documents.Count > 0 || !current.ToString().AsSpan().IsWhiteSpace())
         {
-            documents.Add(current.ToString());
+            documents.Add((current.ToString(), firstLine));
         }
         return documents;
     }

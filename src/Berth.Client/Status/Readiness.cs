@@ -155,10 +155,19 @@ public static class ReadinessRules
         return null;
     }
 
+    private static bool IsStuck(Pod pod) =>
+        (pod.Status?.InitContainerStatuses ?? []).Concat(pod.Status?.ContainerStatuses ?? [])
+            .Any(s => s.State?.Waiting?.Reason is { } reason && s_stuckReasons.Contains(reason));
+
     private static string Because(string message, IEnumerable<Pod> pods)
     {
         ArgumentNullException.ThrowIfNull(pods);
-        var reason = pods.Select(p => (Pod: p, Reason: PodReason(p))).FirstOrDefault(p => p.Reason is not null && !Pod(p.Pod).Ready);
+        // A pod that will not get there on its own explains more than one that is on its way.
+        var reason = pods.Where(p => !Pod(p).Ready)
+            .Select(p => (Pod: p, Reason: PodReason(p)))
+            .Where(p => p.Reason is not null)
+            .OrderByDescending(p => IsStuck(p.Pod))
+            .FirstOrDefault();
         return reason.Reason is null ? message : $"{message}; pod {reason.Pod.Metadata?.Name}: {reason.Reason}";
     }
 }
