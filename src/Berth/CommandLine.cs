@@ -29,6 +29,13 @@ internal static class CommandLine
               Service diagnosis), and a node agent that runs the pods bound to this
               node as local processes. Writes DIR/kubeconfig (TLS + bearer token) and
               DIR/node-token (for berth agent) once it listens.
+          berth up [-f PATH]... [--wait-timeout DURATION] [every berth server flag]
+              Reads every PATH (a file; a directory, recursively: .yaml, .yml, .json; - for stdin; multi-document YAML
+              and kind: List), starts a server as berth server does, applies the objects with server-side apply (all
+              dry-run first: one refused object and nothing is applied, exit code 1), waits until they are ready (as
+              kubectl rollout status; a Service with a selector needs a ready endpoint, a LoadBalancer its address),
+              prints where every Service answers, then shows a live status. Ctrl+C / SIGTERM stops the pods
+              gracefully, then everything; exit code 0.
           berth agent --server URL --token TOKEN --node-name NAME [--data-dir DIR] [--node-ip IP] [--kubelet-port N]
                       [--certificate-authority FILE] [--node-lease-duration DURATION] [PROXY FLAGS]
               Runs a node agent alone against a remote API server. TOKEN is the server's DIR/node-token
@@ -43,7 +50,8 @@ internal static class CommandLine
           berth version
           berth help
 
-        Defaults: --data-dir ./.berth (agent: ./.berth-agent), --api-port 6443, --bind-address 127.0.0.1,
+        Defaults: --data-dir ./.berth (agent: ./.berth-agent), --wait-timeout 5m (then berth up says what is not
+          ready and why, and keeps running), --api-port 6443, --bind-address 127.0.0.1,
           --datastore sqlite, --service-cidr 127.96.0.0/16 (kubernetes = .1, cluster DNS = .10),
           --service-node-port-range 30000-32767, --load-balancer-pool 127.100.0.0/16, --cluster-cidr 127.244.0.0/16
           (a /24 per node), --node-name the host name, --node-ip 127.0.0.1, --kubelet-port 10250 (0 = any free port),
@@ -104,6 +112,10 @@ internal static class CommandLine
         catch (LocalServer.StartException e)
         {
             return Fail(e.Message);
+        }
+        catch (LocalServer.StoppedException)
+        {
+            return 0;
         }
         await using (server.ConfigureAwait(false))
         {

@@ -58,7 +58,8 @@ internal sealed class LocalServer : IAsyncDisposable
     /// <summary>
     /// Starts everything and prints the ready lines (<c>berth: API server ready at URL in N ms</c>,
     /// <c>berth: export KUBECONFIG=...</c>, <c>berth: node NAME ready in N ms</c>), times counted from
-    /// <paramref name="started"/> (a <see cref="Stopwatch"/> timestamp). A start that cannot succeed is a <see cref="StartException"/>.
+    /// <paramref name="started"/> (a <see cref="Stopwatch"/> timestamp). A start that cannot succeed is a <see cref="StartException"/>;
+    /// one a signal interrupted, a <see cref="StoppedException"/>.
     /// </summary>
     public static async Task<LocalServer> StartAsync(ServerFlags flags, long started)
     {
@@ -110,6 +111,12 @@ internal sealed class LocalServer : IAsyncDisposable
             {
                 throw new StartException(e.Message);
             }
+            catch (OperationCanceledException) when (app.Lifetime.ApplicationStopping.IsCancellationRequested)
+            {
+                // Ctrl+C / SIGTERM before the node was ready: nothing runs yet that needs stopping gracefully.
+                ConsoleView.Line("berth: stopped before the node was ready");
+                throw new StoppedException();
+            }
             ConsoleView.Line($"berth: node {agent.NodeName} ready in {Stopwatch.GetElapsedTime(started).TotalMilliseconds:F0} ms");
             return new LocalServer(app, client, controllers, agent, url, options.KubeconfigPath);
         }
@@ -141,4 +148,7 @@ internal sealed class LocalServer : IAsyncDisposable
 
     /// <summary>The server could not start; the message says why, for the user.</summary>
     public sealed class StartException(string message) : Exception(message);
+
+    /// <summary>A signal asked the server to stop while it was starting; it has stopped (not a failure).</summary>
+    public sealed class StoppedException() : Exception("stopped while starting");
 }

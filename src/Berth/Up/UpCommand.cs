@@ -60,6 +60,10 @@ internal static class UpCommand
         {
             return Fail(e.Message);
         }
+        catch (LocalServer.StoppedException)
+        {
+            return 0;
+        }
         await using (server.ConfigureAwait(false))
         {
             using var stopping = CancellationTokenSource.CreateLinkedTokenSource(server.Stopping);
@@ -128,7 +132,7 @@ internal static class UpCommand
         return keys.Length == 0 ? "none" : keys;
     }
 
-    /// <summary><c>berth: stopping N pods (grace up to Gs)</c>: this node's running pods and their longest grace period.</summary>
+    /// <summary><c>berth: stopping N pods (grace up to Gs)</c>: this node's running pods and their longest grace period (nothing when none).</summary>
     private static void AnnounceStop(LocalServer server)
     {
         try
@@ -137,8 +141,10 @@ internal static class UpCommand
             var pods = server.Client.ListAsync<Pod>(null, new ListOptions(FieldSelector: $"spec.nodeName={server.NodeName}"), deadline.Token).GetAwaiter().GetResult().Items
                 .Where(p => p.Status?.Phase is not ("Succeeded" or "Failed"))
                 .ToList();
-            var grace = pods.Count == 0 ? 0 : pods.Max(p => p.Spec?.TerminationGracePeriodSeconds ?? 30);
-            ConsoleView.Line($"berth: stopping {pods.Count} pods (grace up to {grace}s)");
+            if (pods.Count > 0)
+            {
+                ConsoleView.Line($"berth: stopping {pods.Count} pods (grace up to {pods.Max(p => p.Spec?.TerminationGracePeriodSeconds ?? 30)}s)");
+            }
         }
         catch (Exception e) when (e is KubeApiException or HttpRequestException or OperationCanceledException or TimeoutException)
         {
