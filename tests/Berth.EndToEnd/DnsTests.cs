@@ -155,6 +155,8 @@ public sealed class DnsTests : IClassFixture<DnsFixture>, IAsyncLifetime
         var srv = await Dig.RunAsync(_dns, $"_http._tcp.{fqdn}", "SRV");
         Assert.Equal(new[] { $"alpha.{fqdn}.", $"beta.{fqdn}." }, srv.Answer.Select(r => Srv(r).Target).Order(StringComparer.Ordinal));
         Assert.Equal([$"alpha.{fqdn}."], (await Dig.RunAsync(_dns, "-x", alpha)).Data("PTR"));
+        // As under containerd, the process sees its host name in HOSTNAME (spec.hostname here, else the pod's name).
+        Assert.Equal("alpha", (await ExecAsync(ns, "first", "printenv HOSTNAME")).Trim());
 
         // Pod records: a-b-c-d.<ns>.pod.<zone>, answered only for a pod of that namespace with that address.
         Assert.Equal([alpha], await Dig.ShortAsync(_dns, $"{Dashed(alpha)}.{ns}.pod.{Zone}", "A"));

@@ -51,6 +51,10 @@ internal sealed partial class PodWorker
                 _ctx.Events.Record(_pod, "Warning", "InvalidEnvironmentVariableNames", warning, slot.FieldPath);
             }
         }
+        // As containerd: HOSTNAME is the pod's host name unless the container's env sets it ($(HOSTNAME) does not expand).
+        IReadOnlyList<KeyValuePair<string, string>> variables = env.Variables.Any(v => v.Key == "HOSTNAME")
+            ? env.Variables
+            : [new("HOSTNAME", HostName()), .. env.Variables];
         if (!ContainerCommand.TryBuild(spec, env.Variables, out var argv, out var commandError))
         {
             return CannotRun(slot, "CreateContainerError", commandError);
@@ -62,7 +66,7 @@ internal sealed partial class PodWorker
             return CannotRun(slot, "CreateContainerError",
                 $"workingDir \"{spec.WorkingDir}\"{resolved} of container \"{slot.Name}\" does not exist on this node; create it or change spec.containers[].workingDir");
         }
-        var path = env.Variables.LastOrDefault(v => v.Key == "PATH").Value;
+        var path = variables.LastOrDefault(v => v.Key == "PATH").Value;
         if (!ExecutableLookup.TryResolve(argv[0], path, workingDir, out var executable, out var lookupError))
         {
             return CannotRun(slot, "RunContainerError", lookupError);
@@ -73,7 +77,7 @@ internal sealed partial class PodWorker
         HostProcess process;
         try
         {
-            process = HostProcess.Start(new ProcessSpec(executable, [.. argv.Skip(1)], env.Variables, workingDir, MountNamespace: _mountNamespace));
+            process = HostProcess.Start(new ProcessSpec(executable, [.. argv.Skip(1)], variables, workingDir, MountNamespace: _mountNamespace));
         }
         catch (ProcessStartException e)
         {
@@ -100,7 +104,7 @@ internal sealed partial class PodWorker
             writer.PumpAsync(process.Stderr!, LogStream.Stderr, CancellationToken.None));
         slot.ContainerId = containerId;
         slot.RunningSince = process.StartedAt;
-        slot.Environment = env.Variables;
+        slot.Environment = variables;
         slot.WorkingDirectory = workingDir;
         slot.ProbeKill = null;
         _ = process.Exited.ContinueWith(_ => Wake(), TaskScheduler.Default);

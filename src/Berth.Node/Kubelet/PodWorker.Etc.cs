@@ -100,6 +100,10 @@ internal sealed partial class PodWorker
         }
     }
 
+    /// <summary>The pod's host name (spec.hostname, else its name cut to 63 characters), as in its /etc/hosts.</summary>
+    private string HostName() =>
+        PodHostsFile.TryHostNameAndDomain(_pod, _ctx.Dns.ClusterDomain, out var hostName, out _, out _) ? hostName : Name;
+
     /// <summary>The cluster DNS: --cluster-dns, else the ClusterIP of kube-system/kube-dns; none until it has one.</summary>
     private IReadOnlyList<string> ClusterDnsAddresses()
     {
