@@ -30,7 +30,7 @@ public static class ReadinessRules
     /// every replica is updated, no old replica is left, and every updated one is available.
     /// <paramref name="pods"/> are the Deployment's pods, for the reason it is not ready.
     /// </summary>
-    public static Readiness Deployment(Deployment deployment, IEnumerable<Pod> pods)
+    public static Readiness Deployment(Deployment deployment, IEnumerable<Pod> pods, DateTimeOffset? since = null)
     {
         ArgumentNullException.ThrowIfNull(deployment);
         var status = deployment.Status ?? new DeploymentStatus();
@@ -57,11 +57,11 @@ public static class ReadinessRules
         {
             return new Readiness(false, summary, Because($"{status.AvailableReplicas ?? 0} of {updated} updated replicas are available", pods));
         }
-        return new Readiness(true, summary);
+        return Fresh(summary, want, pods, since);
     }
 
     /// <summary>Every wanted replica ready (the ReplicaSet controller has seen the latest spec).</summary>
-    public static Readiness ReplicaSet(ReplicaSet replicaSet, IEnumerable<Pod> pods)
+    public static Readiness ReplicaSet(ReplicaSet replicaSet, IEnumerable<Pod> pods, DateTimeOffset? since = null)
     {
         ArgumentNullException.ThrowIfNull(replicaSet);
         var status = replicaSet.Status ?? new ReplicaSetStatus();
@@ -73,21 +73,30 @@ public static class ReadinessRules
             return new Readiness(false, summary, Because("waiting for the replica set spec update to be observed", pods));
         }
         return ready >= want && (status.Replicas ?? 0) == want
-            ? new Readiness(true, summary)
+            ? Fresh(summary, want, pods, since)
             : new Readiness(false, summary, Because($"{ready} of {want} replicas are ready", pods));
     }
 
-    /// <summary>The Ready condition True, or the pod ran to completion (Succeeded).</summary>
-    public static Readiness Pod(Pod pod)
+    /// <summary>
+    /// The Ready condition True, or the pod ran to completion (Succeeded). With <paramref name="since"/>, a Ready
+    /// condition that turned True before then does not count: it is what a previous run left in the store (a node
+    /// agent restarted on the same data dir restarts the pods, and their status catches up only after that).
+    /// </summary>
+    public static Readiness Pod(Pod pod, DateTimeOffset? since = null)
     {
         ArgumentNullException.ThrowIfNull(pod);
         if (pod.Status?.Phase == "Succeeded")
         {
             return new Readiness(true, "succeeded");
         }
-        if (pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true)
+        var ready = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready" && c.Status == "True");
+        if (ready is not null && (since is null || ready.LastTransitionTime is null || ready.LastTransitionTime >= since))
         {
             return new Readiness(true, "ready");
+        }
+        if (ready is not null)
+        {
+            return new Readiness(false, "restarting", "ready before this start; waiting for the restarted pod's readiness");
         }
         return new Readiness(false, pod.Status?.Phase is { Length: > 0 } phase ? phase.ToLowerInvariant() : "pending", PodReason(pod) ?? "not ready");
     }
@@ -96,7 +105,9 @@ public static class ReadinessRules
     /// A Service with a selector needs a ready endpoint in its EndpointSlices; a LoadBalancer also needs its address
     /// (status.loadBalancer.ingress). Others (no selector, ExternalName) are ready once applied.
     /// </summary>
-    public static Readiness Service(Service service, IEnumerable<EndpointSlice> slices)
+    /// <paramref name="counts"/>, when given, says which ready endpoints count (e.g. only those of pods ready since
+    /// this start: see <see cref="Pod"/>).
+    public static Readiness Service(Service service, IEnumerable<EndpointSlice> slices, Func<Endpoint, bool>? counts = null)
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(slices);
@@ -105,7 +116,7 @@ public static class ReadinessRules
         {
             return Readiness.Applied;
         }
-        var ready = ReadyEndpoints(service, slices);
+        var ready = ReadyEndpoints(service, slices, counts);
         var summary = ready == 1 ? "1 ready endpoint" : $"{ready} ready endpoints";
         if (ready == 0)
         {
@@ -120,7 +131,7 @@ public static class ReadinessRules
     }
 
     /// <summary>Ready endpoints (conditions.ready unset counts as ready, as upstream) in the Service's slices.</summary>
-    public static int ReadyEndpoints(Service service, IEnumerable<EndpointSlice> slices)
+    public static int ReadyEndpoints(Service service, IEnumerable<EndpointSlice> slices, Func<Endpoint, bool>? counts = null)
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(slices);
@@ -129,7 +140,7 @@ public static class ReadinessRules
         return slices
             .Where(s => s.Metadata?.Namespace == ns && s.Metadata?.Labels?.GetValueOrDefault(ServiceNameLabel) == name)
             .SelectMany(s => s.Endpoints ?? [])
-            .Count(e => e.Conditions?.Ready != false);
+            .Count(e => e.Conditions?.Ready != false && (counts is null || counts(e)));
     }
 
     /// <summary>Why a pod is not ready: a stuck container's waiting reason first, then any waiting one, then unschedulable.</summary>
@@ -153,6 +164,19 @@ public static class ReadinessRules
             return $"container {running.Name}: running, not ready (readiness probe)";
         }
         return null;
+    }
+
+    // The controllers' counts can be a previous run's: as many of the workload's own pods must be ready since then.
+    private static Readiness Fresh(string summary, int want, IEnumerable<Pod> pods, DateTimeOffset? since)
+    {
+        if (since is null)
+        {
+            return new Readiness(true, summary);
+        }
+        var fresh = pods.Count(p => Pod(p, since).Ready);
+        return fresh >= want
+            ? new Readiness(true, summary)
+            : new Readiness(false, $"{fresh}/{want} ready", Because($"{fresh} of {want} pods ready since this start", pods));
     }
 
     private static bool IsStuck(Pod pod) =>

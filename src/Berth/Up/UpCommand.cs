@@ -17,6 +17,7 @@ internal static class UpCommand
     public static async Task<int> RunAsync(string[] args)
     {
         var started = Stopwatch.GetTimestamp();
+        var startedAt = DateTimeOffset.UtcNow;
         var flags = new ServerFlags();
         var paths = new List<string>();
         var waitTimeout = TimeSpan.FromMinutes(5);
@@ -73,16 +74,16 @@ internal static class UpCommand
                 ConsoleView.Live([]);
                 AnnounceStop(server);
             };
-            var code = await RunAsync(server, objects, flags, waitTimeout, started, stopping.Token).ConfigureAwait(false);
+            var code = await RunAsync(server, objects, flags, waitTimeout, started, startedAt, stopping.Token).ConfigureAwait(false);
             await server.WaitForShutdownAsync().ConfigureAwait(false);
             return code;
         }
     }
 
-    private static async Task<int> RunAsync(LocalServer server, IReadOnlyList<ManifestObject> objects, ServerFlags flags, TimeSpan waitTimeout, long started, CancellationToken ct)
+    private static async Task<int> RunAsync(LocalServer server, IReadOnlyList<ManifestObject> objects, ServerFlags flags, TimeSpan waitTimeout, long started, DateTimeOffset startedAt, CancellationToken ct)
     {
         var applier = new ManifestApplier(server.Client, FieldManager);
-        var progress = new UpProgress(server.Client);
+        var progress = new UpProgress(server.Client, startedAt);
         await using (progress.ConfigureAwait(false))
         {
             try

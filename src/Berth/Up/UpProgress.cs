@@ -25,8 +25,12 @@ internal sealed class UpProgress : IAsyncDisposable
     private readonly Informer<EndpointSlice> _slices;
     private readonly Channel<bool> _changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
-    public UpProgress(KubeClient client)
+    // Readiness from before this start is a previous run's (see ReadinessRules.Pod); API times are whole seconds.
+    private readonly DateTimeOffset _since;
+
+    public UpProgress(KubeClient client, DateTimeOffset started)
     {
+        _since = DateTimeOffset.FromUnixTimeSeconds(started.ToUnixTimeSeconds());
         _deployments = Watch(new Informer<Deployment>(client));
         _replicaSets = Watch(new Informer<ReplicaSet>(client));
         _pods = Watch(new Informer<Pod>(client));
@@ -160,8 +164,8 @@ internal sealed class UpProgress : IAsyncDisposable
         var pods = _pods.List().Where(p => p.Metadata?.DeletionTimestamp is null && p.Status?.Phase is not ("Succeeded" or "Failed")).ToList();
         var selecting = _services.List().Where(s => s.Spec?.Type != "ExternalName" && s.Spec?.Selector is { Count: > 0 }).ToList();
         var slices = _slices.List();
-        var withEndpoints = selecting.Count(s => ReadinessRules.ReadyEndpoints(s, slices) > 0);
-        return $"pods {pods.Count(p => ReadinessRules.Pod(p).Ready)}/{pods.Count} ready · services {withEndpoints}/{selecting.Count} with endpoints";
+        var withEndpoints = selecting.Count(s => ReadinessRules.ReadyEndpoints(s, slices, FreshEndpoint) > 0);
+        return $"pods {pods.Count(p => ReadinessRules.Pod(p, _since).Ready)}/{pods.Count} ready · services {withEndpoints}/{selecting.Count} with endpoints";
     }
 
     private Readiness Evaluate(Tracked t)
@@ -175,20 +179,25 @@ internal sealed class UpProgress : IAsyncDisposable
                     return new Readiness(false, "not found", "the deployment is not in the API (deleted?)");
                 }
                 var sets = _replicaSets.List(t.Namespace).Where(rs => OwnedBy(rs, deployment.Metadata?.Uid)).Select(rs => rs.Metadata?.Uid).ToHashSet();
-                return ReadinessRules.Deployment(deployment, _pods.List(t.Namespace).Where(p => p.Metadata?.OwnerReferences?.Any(o => o.Controller == true && sets.Contains(o.Uid)) == true));
+                return ReadinessRules.Deployment(deployment, _pods.List(t.Namespace).Where(p => p.Metadata?.OwnerReferences?.Any(o => o.Controller == true && sets.Contains(o.Uid)) == true), _since);
             case "ReplicaSet":
                 var replicaSet = _replicaSets.Get(t.Namespace, t.Name);
                 return replicaSet is null
                     ? new Readiness(false, "not found", "the replica set is not in the API (deleted?)")
-                    : ReadinessRules.ReplicaSet(replicaSet, _pods.List(t.Namespace).Where(p => OwnedBy(p, replicaSet.Metadata?.Uid)));
+                    : ReadinessRules.ReplicaSet(replicaSet, _pods.List(t.Namespace).Where(p => OwnedBy(p, replicaSet.Metadata?.Uid)), _since);
             case "Pod":
                 var pod = _pods.Get(t.Namespace, t.Name);
-                return pod is null ? new Readiness(false, "not found", "the pod is not in the API (deleted?)") : ReadinessRules.Pod(pod);
+                return pod is null ? new Readiness(false, "not found", "the pod is not in the API (deleted?)") : ReadinessRules.Pod(pod, _since);
             default:
                 var service = _services.Get(t.Namespace, t.Name);
-                return service is null ? new Readiness(false, "not found", "the service is not in the API (deleted?)") : ReadinessRules.Service(service, _slices.List(t.Namespace));
+                return service is null ? new Readiness(false, "not found", "the service is not in the API (deleted?)") : ReadinessRules.Service(service, _slices.List(t.Namespace), FreshEndpoint);
         }
     }
+
+    // An endpoint of a pod counts once that pod is ready since this start; other endpoints (no pod behind) count.
+    private bool FreshEndpoint(Endpoint endpoint) =>
+        endpoint.TargetRef is not { Kind: "Pod" } pod
+        || (_pods.Get(pod.Namespace, pod.Name ?? "") is { } found && ReadinessRules.Pod(found, _since).Ready);
 
     private static bool OwnedBy(IKubernetesObject obj, string? uid) =>
         uid is not null && obj.Metadata?.OwnerReferences?.Any(o => o.Controller == true && o.Uid == uid) == true;

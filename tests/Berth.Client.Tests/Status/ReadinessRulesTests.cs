@@ -98,6 +98,27 @@ public sealed class ReadinessRulesTests
     }
 
     [Fact]
+    public void Since_ReadinessFromBeforeThisStart_DoesNotCount()
+    {
+        var since = new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
+        Pod stale = ReadyPod("stale", since.AddSeconds(-30)), fresh = ReadyPod("fresh", since);
+        var deployment = new Deployment
+        {
+            Metadata = new ObjectMeta { Name = "foo", Generation = 1 },
+            Spec = new DeploymentSpec { Replicas = 2 },
+            Status = new DeploymentStatus { ObservedGeneration = 1, Replicas = 2, UpdatedReplicas = 2, AvailableReplicas = 2, ReadyReplicas = 2 },
+        };
+
+        Assert.Equal((false, "restarting"), (ReadinessRules.Pod(stale, since).Ready, ReadinessRules.Pod(stale, since).Summary));
+        Assert.True(ReadinessRules.Pod(stale).Ready);
+        Assert.True(ReadinessRules.Pod(fresh, since).Ready);
+        var result = ReadinessRules.Deployment(deployment, [stale, fresh], since);
+        Assert.Equal((false, "1/2 ready"), (result.Ready, result.Summary));
+        Assert.True(ReadinessRules.Deployment(deployment, [stale, fresh]).Ready);
+        Assert.True(ReadinessRules.Deployment(deployment, [ReadyPod("a", since), ReadyPod("b", since.AddSeconds(3))], since).Ready);
+    }
+
+    [Fact]
     public void PodReason_UnscheduledAndProbing()
     {
         var unscheduled = new Pod { Status = new PodStatus { Conditions = [new PodCondition { Type = "PodScheduled", Status = "False", Reason = "Unschedulable", Message = "0/1 nodes are available" }] } };
@@ -144,6 +165,20 @@ public sealed class ReadinessRulesTests
     }
 
     [Fact]
+    public void Service_CountsOnlyTheEndpointsTheCallerCounts()
+    {
+        var service = new Service
+        {
+            Metadata = new ObjectMeta { Name = "web", Namespace = "default" },
+            Spec = new ServiceSpec { Selector = new Dictionary<string, string> { ["app"] = "web" } },
+        };
+        EndpointSlice[] slices = [Slice("web", "default", ["true", "true"])];
+
+        Assert.Equal(1, ReadinessRules.ReadyEndpoints(service, slices, e => e.Addresses![0] == "127.244.0.2"));
+        Assert.False(ReadinessRules.Service(service, slices, _ => false).Ready);
+    }
+
+    [Fact]
     public void Service_WithoutEndpoints_ExplainsWithTheEndpointsReadyCondition()
     {
         var service = new Service
@@ -155,6 +190,12 @@ public sealed class ReadinessRulesTests
 
         Assert.Equal("no pod matches the selector app=web", ReadinessRules.Service(service, []).Why);
     }
+
+    private static Pod ReadyPod(string name, DateTimeOffset readySince) => new()
+    {
+        Metadata = new ObjectMeta { Name = name },
+        Status = new PodStatus { Phase = "Running", Conditions = [new PodCondition { Type = "Ready", Status = "True", LastTransitionTime = readySince }] },
+    };
 
     private static Pod Waiting(string name, string reason, string? message) => new()
     {
