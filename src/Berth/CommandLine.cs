@@ -104,6 +104,19 @@ internal static class CommandLine
                 throw new UsageException($"unknown flag \"{args[i]}\"");
             }
         }
+        return await WithLocalServerAsync(flags, started, async server =>
+        {
+            await server.WaitForShutdownAsync().ConfigureAwait(false);
+            return 0;
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Starts the local server (API, controllers, node) and runs <paramref name="body"/> with it, disposing it after:
+    /// a failed start is exit code 2 with the reason, Ctrl+C while starting a clean exit 0.
+    /// </summary>
+    internal static async Task<int> WithLocalServerAsync(ServerFlags flags, long started, Func<LocalServer, Task<int>> body)
+    {
         LocalServer server;
         try
         {
@@ -119,9 +132,8 @@ internal static class CommandLine
         }
         await using (server.ConfigureAwait(false))
         {
-            await server.WaitForShutdownAsync().ConfigureAwait(false);
+            return await body(server).ConfigureAwait(false);
         }
-        return 0;
     }
 
     private static async Task<int> AgentAsync(string[] args)

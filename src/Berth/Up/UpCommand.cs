@@ -52,20 +52,7 @@ internal static class UpCommand
             return 1;
         }
 
-        LocalServer server;
-        try
-        {
-            server = await LocalServer.StartAsync(flags, started).ConfigureAwait(false);
-        }
-        catch (LocalServer.StartException e)
-        {
-            return Fail(e.Message);
-        }
-        catch (LocalServer.StoppedException)
-        {
-            return 0;
-        }
-        await using (server.ConfigureAwait(false))
+        return await CommandLine.WithLocalServerAsync(flags, started, async server =>
         {
             using var stopping = CancellationTokenSource.CreateLinkedTokenSource(server.Stopping);
             server.BeforePodsStop = () =>
@@ -77,7 +64,7 @@ internal static class UpCommand
             var code = await RunAsync(server, objects, flags, waitTimeout, started, startedAt, stopping.Token).ConfigureAwait(false);
             await server.WaitForShutdownAsync().ConfigureAwait(false);
             return code;
-        }
+        }).ConfigureAwait(false);
     }
 
     private static async Task<int> RunAsync(LocalServer server, IReadOnlyList<ManifestObject> objects, ServerFlags flags, TimeSpan waitTimeout, long started, DateTimeOffset startedAt, CancellationToken ct)
