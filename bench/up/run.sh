@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 ROUNDS=${1:-3}
 BERTH=${BERTH:-$(ls -t /tmp/art-*/bin/Berth/release/berth artifacts/bin/Berth/release/berth src/Berth/bin/Release/*/berth 2>/dev/null | head -1)}
 [ -x "$BERTH" ] || { echo "no berth binary: build Release and set BERTH" >&2; exit 2; }
-ADDR=(--service-cidr 127.40.0.0/16 --load-balancer-pool 127.41.0.0/16 --cluster-cidr 127.42.0.0/16 --api-port 0
+ADDR=(--service-cidr 127.60.0.0/16 --load-balancer-pool 127.61.0.0/16 --cluster-cidr 127.62.0.0/16 --api-port 0
       --kubelet-port 0 --metrics-bind-address 127.0.0.1:0 --dns-upstream 127.0.0.1:9)
 WORK=$(mktemp -d /tmp/berth-bench-up.XXXX)
 PIDS=()
