@@ -60,17 +60,19 @@ public sealed partial class BerthUp : IAsyncDisposable
     public static BerthUp Start(params string[] upArgs)
     {
         var dataDir = TestDirectories.Create("berth-up");
-        // setsid execs berth in place (a child of ours is no process group leader, so it need not fork): the process
-        // started is berth itself, leading its own session and group like a shell's foreground job, and a test's
-        // group check can never match the test host's own group.
-        var psi = new ProcessStartInfo("setsid")
+        // env and setsid exec in place (a child of ours is no process group leader, so setsid need not fork): the
+        // process started is berth itself, leading its own session and group like a shell's foreground job, and a
+        // test's group check can never match the test host's own group. SIGINT is set back to its default as a
+        // terminal's foreground job has it: a test run started in the background inherits it ignored (POSIX shells
+        // ignore SIGINT for background jobs), and berth keeps an ignored SIGINT ignored, as programs should.
+        var psi = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = TestDirectories.RepoRoot,
         };
-        string[] args = [Binaries.Berth, "up", .. upArgs, "--data-dir", dataDir, "--api-port", "0", "--kubelet-port", "0", .. BerthServer.AddressingArgs(dataDir, upArgs)];
+        string[] args = ["--default-signal=INT", "setsid", Binaries.Berth, "up", .. upArgs, "--data-dir", dataDir, "--api-port", "0", "--kubelet-port", "0", .. BerthServer.AddressingArgs(dataDir, upArgs)];
         foreach (var arg in args)
         {
             psi.ArgumentList.Add(arg);
