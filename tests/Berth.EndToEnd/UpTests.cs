@@ -248,7 +248,7 @@ public sealed partial class UpTests(ITestOutputHelper output)
             await up.WaitForReadyAsync(60);
             var applied = AppliedLine().Matches(up.Output).Select(m => (Object: m.Groups[1].Value.ToLowerInvariant(), Result: m.Groups[2].Value)).ToList();
             // The Namespace first (its kind comes first), then the ConfigMaps in their files' order (a.yaml, b.json).
-            Assert.True(applied.SequenceEqual([("namespace/up-order", "created"), ("configmap/settings", "created"), ("configmap/from-json", "created")]),
+            Assert.True(applied.SequenceEqual([("namespace/up-order", "created"), ("configmap/settings -n up-order", "created"), ("configmap/from-json -n up-order", "created")]),
                 $"expected namespace/up-order, configmap/settings, configmap/from-json created in this order; got:\n{string.Join('\n', applied)}\nberth's output:\n{up.Output}");
 
             using var kubectl = up.Kubectl();
@@ -305,7 +305,7 @@ public sealed partial class UpTests(ITestOutputHelper output)
         return pods;
     }
 
-    [GeneratedRegex(@"(?im)^berth: (\S+/\S+) (created|configured|unchanged)$")]
+    [GeneratedRegex(@"(?im)^berth: (\S+/\S+(?: -n \S+)?) (created|configured|unchanged)$")]
     private static partial Regex AppliedLine();
 
     /// <summary>What the kiada front end answered: its status and body (or the error), and the pods its lines name.</summary>

@@ -2,14 +2,17 @@ using System.Text.Json.Nodes;
 
 namespace Berth.Client.Manifests;
 
-/// <summary>One object ready to apply: where it goes, and the resourceVersion its dry run found stored (null: none yet).</summary>
-public sealed record PlannedApply(ManifestObject Object, ResourceMapping Mapping, string? DryRunResourceVersion)
+/// <summary>One object ready to apply: where it goes, and what was stored there at its dry run (null: nothing yet).</summary>
+public sealed record PlannedApply(ManifestObject Object, ResourceMapping Mapping, JsonObject? Stored)
 {
     /// <summary>The namespace it lands in: metadata.namespace, else <c>default</c> (kubectl's), none when cluster-scoped.</summary>
     public string? Namespace => Mapping.Namespaced ? Object.Namespace ?? "default" : null;
 
-    /// <summary><c>kind/name</c> in kubectl's lower-case form, e.g. <c>deployment/quote</c>.</summary>
-    public string Key => $"{Object.Kind.ToLowerInvariant()}/{Object.Name}";
+    /// <summary>
+    /// <c>kind/name</c> in kubectl's lower-case form, e.g. <c>deployment/quote</c>, with <c>-n NAMESPACE</c> after it
+    /// outside <c>default</c>: two objects of a kind may share a name in different namespaces.
+    /// </summary>
+    public string Key => $"{Object.Kind.ToLowerInvariant()}/{Object.Name}{(Namespace is { } ns && ns != "default" ? " -n " + ns : "")}";
 }
 
 /// <summary>An object the server refused (in <paramref name="Namespace"/>, null when cluster-scoped), with the server's reasons.</summary>
@@ -64,9 +67,9 @@ public sealed class ManifestApplier(KubeClient client, string fieldManager)
             var ns = m.Mapping.Namespaced ? m.Object.Namespace ?? "default" : null;
             try
             {
-                var (status, answer) = await SendAsync(m.Object, m.Mapping, dryRun: true, ct).ConfigureAwait(false);
-                var rv = answer["metadata"]?["resourceVersion"]?.GetValue<string>();
-                return (new PlannedApply(m.Object, m.Mapping, status == 201 ? null : rv), null);
+                var stored = await TryGetAsync(m.Mapping.ObjectPath(ns, m.Object.Name), ct).ConfigureAwait(false);
+                await SendAsync(m.Object, m.Mapping, dryRun: true, ct).ConfigureAwait(false);
+                return (new PlannedApply(m.Object, m.Mapping, stored), null);
             }
             catch (KubeApiException e) when (e.StatusCode == 404 && ns is not null && createdNamespaces.Contains(ns)
                 && e.Status?.Details?.Kind == "namespaces" && e.Status.Details.Name == ns)
@@ -110,13 +113,38 @@ public sealed class ManifestApplier(KubeClient client, string fieldManager)
     }
 
     /// <summary>
-    /// kubectl's words for what an apply did. The dry run moments before carried the stored resourceVersion; an
-    /// apply that changes nothing writes nothing and keeps it.
+    /// kubectl's words for what an apply did: the object as the apply left it against the object stored at the dry
+    /// run, status and bookkeeping aside (controllers and the node agent rewrite status, and with it the
+    /// resourceVersion, at any time).
     /// </summary>
     internal static ApplyOutcome Outcome(int status, PlannedApply planned, JsonObject answer) =>
-        status == 201 ? ApplyOutcome.Created
-        : planned.DryRunResourceVersion is { } before && answer["metadata"]?["resourceVersion"]?.GetValue<string>() == before ? ApplyOutcome.Unchanged
+        status == 201 || planned.Stored is null ? ApplyOutcome.Created
+        : JsonNode.DeepEquals(Content(planned.Stored), Content(answer)) ? ApplyOutcome.Unchanged
         : ApplyOutcome.Configured;
+
+    private static JsonObject Content(JsonObject obj)
+    {
+        var content = (JsonObject)obj.DeepClone();
+        content.Remove("status");
+        if (content["metadata"] is JsonObject metadata)
+        {
+            metadata.Remove("resourceVersion");
+            metadata.Remove("managedFields");
+        }
+        return content;
+    }
+
+    private async Task<JsonObject?> TryGetAsync(string path, CancellationToken ct)
+    {
+        try
+        {
+            return await client.GetRawAsync(path, ct).ConfigureAwait(false) as JsonObject;
+        }
+        catch (KubeApiException e) when (e.StatusCode == 404)
+        {
+            return null;
+        }
+    }
 
     /// <summary>The server's message for a refused request, with any cause it does not already spell out.</summary>
     public static string Describe(Exception e)

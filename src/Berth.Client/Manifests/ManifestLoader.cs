@@ -30,10 +30,7 @@ public static class ManifestLoader
             }
             else if (Directory.Exists(path))
             {
-                var files = Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories)
-                    .Where(f => s_extensions.Any(e => f.EndsWith(e, StringComparison.OrdinalIgnoreCase)))
-                    .Order(StringComparer.Ordinal)
-                    .ToList();
+                var files = ManifestFiles(path).Order(StringComparer.Ordinal).ToList();
                 if (files.Count == 0)
                 {
                     throw new ManifestException(path, null, "the directory has no .yaml, .yml or .json files");
@@ -55,23 +52,72 @@ public static class ManifestLoader
         return objects;
     }
 
+    /// <summary>
+    /// The .yaml, .yml and .json files under a directory, recursively, except below hidden directories and build
+    /// output (<c>bin</c>, <c>obj</c>): a .NET app's runtimeconfig.json next to the manifests that run it is not one.
+    /// </summary>
+    private static IEnumerable<string> ManifestFiles(string directory)
+    {
+        foreach (var file in Directory.EnumerateFiles(directory))
+        {
+            if (s_extensions.Any(e => file.EndsWith(e, StringComparison.OrdinalIgnoreCase)))
+            {
+                yield return file;
+            }
+        }
+        foreach (var sub in Directory.EnumerateDirectories(directory))
+        {
+            if (Path.GetFileName(sub) is not ("bin" or "obj") && !Path.GetFileName(sub).StartsWith('.'))
+            {
+                foreach (var file in ManifestFiles(sub))
+                {
+                    yield return file;
+                }
+            }
+        }
+    }
+
     /// <summary>The objects of one file's text; <paramref name="source"/> names it in errors.</summary>
     public static IReadOnlyList<ManifestObject> Parse(string source, string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         var objects = new List<ManifestObject>();
-        if (source.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+        // As kubectl: a .json file, or stdin that starts with '{', is a stream of JSON objects, one document each.
+        if (source.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || (source == "-" && text.AsSpan().TrimStart().StartsWith("{")))
         {
-            JsonNode? node;
-            try
+            var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(text), new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowMultipleValues = true });
+            var document = 0;
+            while (true)
             {
-                node = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
+                bool more;
+                try
+                {
+                    more = reader.Read();
+                }
+                catch (JsonException e)
+                {
+                    throw new ManifestException(source, document + 1, $"invalid JSON: {e.Message}");
+                }
+                if (!more)
+                {
+                    break;
+                }
+                document++;
+                JsonNode? node;
+                try
+                {
+                    node = JsonNode.Parse(ref reader);
+                }
+                catch (JsonException e)
+                {
+                    throw new ManifestException(source, document, $"invalid JSON: {e.Message}");
+                }
+                Add(objects, source, document, node);
             }
-            catch (JsonException e)
+            if (document == 0)
             {
-                throw new ManifestException(source, 1, $"invalid JSON: {e.Message}");
+                throw new ManifestException(source, 1, "invalid JSON: the file holds no JSON value");
             }
-            Add(objects, source, 1, node);
             return objects;
         }
         var number = 0;
@@ -120,7 +166,8 @@ public static class ManifestLoader
         while (reader.ReadLine() is { } line)
         {
             lineNumber++;
-            if (line.StartsWith("---", StringComparison.Ordinal) && line.AsSpan(3).IsWhiteSpace())
+            // As kubectl's YAMLReader: "---" alone or followed by a comment separates documents.
+            if (line.StartsWith("---", StringComparison.Ordinal) && line.AsSpan(3).Trim() is var rest && (rest.IsEmpty || rest[0] == '#'))
             {
                 if (documents.Count > 0 || !current.ToString().AsSpan().IsWhiteSpace())
                 {

@@ -90,7 +90,8 @@ public static class ReadinessRules
             return new Readiness(true, "succeeded");
         }
         var ready = pod.Status?.Conditions?.FirstOrDefault(c => c.Type == "Ready" && c.Status == "True");
-        if (ready is not null && (since is null || ready.LastTransitionTime is null || ready.LastTransitionTime >= since))
+        if (ready is not null && (since is null || ready.LastTransitionTime is null || ready.LastTransitionTime >= WholeSeconds(since.Value)
+            || RestartedReady(pod, WholeSeconds(since.Value))))
         {
             return new Readiness(true, "ready");
         }
@@ -165,6 +166,15 @@ public static class ReadinessRules
         }
         return null;
     }
+
+    // A container without a readiness probe is ready as soon as it runs, so its pod's Ready condition never turns
+    // False across a restart of the agent: what shows the restart is every container running since then.
+    private static bool RestartedReady(Pod pod, DateTimeOffset since) =>
+        pod.Status?.ContainerStatuses is { Count: > 0 } statuses
+        && statuses.All(c => c.Ready == true && c.State?.Running?.StartedAt is { } started && started >= since);
+
+    // The API's times have whole seconds: a time taken in the same second as the start counts as after it.
+    private static DateTimeOffset WholeSeconds(DateTimeOffset time) => time.AddTicks(-(time.Ticks % TimeSpan.TicksPerSecond));
 
     // The controllers' counts can be a previous run's: as many of the workload's own pods must be ready since then.
     private static Readiness Fresh(string summary, int want, IEnumerable<Pod> pods, DateTimeOffset? since)

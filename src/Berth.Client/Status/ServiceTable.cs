@@ -21,8 +21,9 @@ public static class ServiceTable
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(nodeAddresses);
         return [.. services
-            .Select(s => Row(s, nodeAddresses, clusterDomain))
-            .OrderBy(r => r.Service, StringComparer.Ordinal)];
+            .OrderBy(s => s.Metadata?.Namespace ?? "default", StringComparer.Ordinal)
+            .ThenBy(s => s.Metadata?.Name, StringComparer.Ordinal)
+            .Select(s => Row(s, nodeAddresses, clusterDomain))];
     }
 
     public static ServiceRow Row(Service service, IReadOnlyList<string> nodeAddresses, string clusterDomain)

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Berth.Api.Models;
 using Berth.Client.Manifests;
 
@@ -34,7 +35,7 @@ public sealed class ManifestApplierTests
         // The ConfigMap's namespace does not exist yet, but the set creates it: not a dry-run failure.
         var (plan, failures) = await applier.DryRunAsync(ManifestLoader.Parse("app.yaml", Manifest), CancellationToken.None);
         Assert.Empty(failures);
-        Assert.Equal(["namespace/shop", "configmap/settings", "service/web"], plan.Select(p => p.Key));
+        Assert.Equal(["namespace/shop", "configmap/settings -n shop", "service/web"], plan.Select(p => p.Key));
         Assert.Null(await client.TryGetAsync<Namespace>(null, "shop"));
 
         var results = await applier.ApplyAsync(plan, _ => { }, CancellationToken.None);
@@ -103,5 +104,35 @@ public sealed class ManifestApplierTests
 
         Assert.Equal("Service \"x\" is invalid (spec.ports: Required value)", ManifestApplier.Describe(new KubeApiException(422, status)));
         Assert.Equal("boom", ManifestApplier.Describe(new HttpRequestException("boom")));
+    }
+
+    [Fact]
+    public void Outcome_StatusAndBookkeepingRewrittenMeanwhile_Unchanged_ContentChanged_Configured()
+    {
+        // Between the dry run and the apply the controllers rewrote status (and so resourceVersion and managedFields).
+        static JsonObject Deployment(string rv, int replicas, string? label, string observed) => new()
+        {
+            ["apiVersion"] = "apps/v1",
+            ["kind"] = "Deployment",
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = "web",
+                ["namespace"] = "default",
+                ["resourceVersion"] = rv,
+                ["generation"] = 1,
+                ["labels"] = label is null ? null : new JsonObject { ["tier"] = label },
+                ["managedFields"] = new JsonArray(new JsonObject { ["manager"] = "berth-up", ["time"] = $"2026-01-01T00:00:0{rv}Z" }),
+            },
+            ["spec"] = new JsonObject { ["replicas"] = replicas },
+            ["status"] = new JsonObject { ["observedGeneration"] = observed },
+        };
+        var obj = new ManifestObject("app.yaml", 1, Deployment("1", 2, null, "1"));
+        var planned = new PlannedApply(obj, new ResourceMapping("apps/v1", "Deployment", "deployments", Namespaced: true), Deployment("1", 2, null, "0"));
+
+        Assert.Equal(ApplyOutcome.Unchanged, ManifestApplier.Outcome(200, planned, Deployment("2", 2, null, "1")));
+        Assert.Equal(ApplyOutcome.Configured, ManifestApplier.Outcome(200, planned, Deployment("2", 3, null, "1")));
+        Assert.Equal(ApplyOutcome.Configured, ManifestApplier.Outcome(200, planned, Deployment("2", 2, "fe", "1")));
+        Assert.Equal(ApplyOutcome.Created, ManifestApplier.Outcome(201, planned, Deployment("2", 2, null, "1")));
+        Assert.Equal(ApplyOutcome.Created, ManifestApplier.Outcome(200, planned with { Stored = null }, Deployment("2", 2, null, "1")));
     }
 }

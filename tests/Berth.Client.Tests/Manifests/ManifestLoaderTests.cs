@@ -14,6 +14,9 @@ public sealed class ManifestLoaderTests
     [InlineData("---\nA\n---\nB\n", new[] { 1, 2 })]
     [InlineData("# only a comment\n---\nA\n---\n---\nB\n", new[] { 2, 4 })]
     [InlineData("A\n---   \nB\n--- \n", new[] { 1, 2 })]
+    // As kubectl's YAMLReader, a comment may follow the separator.
+    [InlineData("A\n--- # the second\nB\n", new[] { 1, 2 })]
+    [InlineData("A\n---# tight\n---\nB\n", new[] { 1, 3 })]
     public void Parse_MultiDocument_NumbersDocumentsAsWritten(string layout, int[] expected)
     {
         var text = layout.Replace("A\n", ConfigMapA, StringComparison.Ordinal).Replace("B\n", ConfigMapB, StringComparison.Ordinal);
@@ -72,12 +75,18 @@ public sealed class ManifestLoaderTests
     }
 
     [Fact]
-    public void Parse_Json_IsOneDocument()
+    public void Parse_Json_EachValueIsADocument()
     {
         var objects = ManifestLoader.Parse("cm.json", """{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "j"}}""");
 
         Assert.Equal(("j", 1), (objects.Single().Name, objects.Single().Document));
         Assert.StartsWith("bad.json: document 1: invalid JSON", Assert.Throws<ManifestException>(() => ManifestLoader.Parse("bad.json", "{")).Message, StringComparison.Ordinal);
+        // A stream of JSON objects, as kubectl reads it: one document each, also on stdin.
+        const string Stream = "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"x\"}}\n{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"y\"}}\n";
+        Assert.Equal([("x", 1), ("y", 2)], ManifestLoader.Parse("two.json", Stream).Select(o => (o.Name, o.Document)));
+        Assert.Equal([("x", 1), ("y", 2)], ManifestLoader.Load(["-"], new StringReader(Stream)).Select(o => (o.Name, o.Document)));
+        Assert.StartsWith("two.json: document 3: invalid JSON", Assert.Throws<ManifestException>(() => ManifestLoader.Parse("two.json", Stream + "{\"kind\": ")).Message, StringComparison.Ordinal);
+        Assert.StartsWith("two.json: document 3: invalid JSON", Assert.Throws<ManifestException>(() => ManifestLoader.Parse("two.json", Stream + "]")).Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -91,6 +100,12 @@ public sealed class ManifestLoaderTests
             File.WriteAllText(Path.Combine(dir.FullName, "a.yaml"), ConfigMapA);
             File.WriteAllText(Path.Combine(dir.FullName, "sub", "c.json"), """{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}""");
             File.WriteAllText(Path.Combine(dir.FullName, "README.md"), "not a manifest");
+            // Build output and hidden directories are not read: an app's runtimeconfig.json is no manifest.
+            foreach (var skipped in new[] { "bin", "obj", ".git", Path.Combine("sub", "bin") })
+            {
+                Directory.CreateDirectory(Path.Combine(dir.FullName, skipped));
+                File.WriteAllText(Path.Combine(dir.FullName, skipped, "app.runtimeconfig.json"), "{\"runtimeOptions\": {}}");
+            }
 
             var objects = ManifestLoader.Load([dir.FullName, "-"], new StringReader(ConfigMapA.Replace("name: a", "name: stdin", StringComparison.Ordinal)));
 

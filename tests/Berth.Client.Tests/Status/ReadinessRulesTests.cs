@@ -119,6 +119,31 @@ public sealed class ReadinessRulesTests
     }
 
     [Fact]
+    public void Since_ReadySinceBeforeButEveryContainerRestartedReadyAfter_Counts()
+    {
+        // No readiness probe: the agent restarted the container, which was ready at once, so Ready never turned False.
+        var since = new DateTimeOffset(2026, 1, 1, 12, 0, 0, 500, TimeSpan.Zero);
+        Pod Restarted(DateTimeOffset startedAt, bool ready) => new()
+        {
+            Metadata = new ObjectMeta { Name = "sleeper" },
+            Status = new PodStatus
+            {
+                Phase = "Running",
+                Conditions = [new PodCondition { Type = "Ready", Status = "True", LastTransitionTime = since.AddSeconds(-40) }],
+                ContainerStatuses = [new ContainerStatus { Name = "app", Ready = ready, State = new ContainerState { Running = new ContainerStateRunning { StartedAt = startedAt } } }],
+            },
+        };
+
+        // The API keeps whole seconds: a container started in the second of the start (12:00:00.8 → 12:00:00) counts.
+        Assert.True(ReadinessRules.Pod(Restarted(since.AddMilliseconds(-500), ready: true), since).Ready);
+        Assert.True(ReadinessRules.Pod(Restarted(since.AddSeconds(2), ready: true), since).Ready);
+        Assert.False(ReadinessRules.Pod(Restarted(since.AddSeconds(-40), ready: true), since).Ready);
+        Assert.False(ReadinessRules.Pod(Restarted(since.AddSeconds(2), ready: false), since).Ready);
+        // The same for a Ready condition that turned True in the second of the start.
+        Assert.True(ReadinessRules.Pod(ReadyPod("same-second", since.AddMilliseconds(-500)), since).Ready);
+    }
+
+    [Fact]
     public void PodReason_UnscheduledAndProbing()
     {
         var unscheduled = new Pod { Status = new PodStatus { Conditions = [new PodCondition { Type = "PodScheduled", Status = "False", Reason = "Unschedulable", Message = "0/1 nodes are available" }] } };

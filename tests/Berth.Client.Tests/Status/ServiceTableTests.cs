@@ -40,6 +40,8 @@ public sealed class ServiceTableTests
             Svc("kube-dns", "kube-system", "ClusterIP", "127.96.0.10", [Port("dns", 53, protocol: "UDP"), Port("dns-tcp", 53)]),
             Svc("np", "apps", "NodePort", "127.96.0.9", [Port("grpc", 9000, nodePort: 30001)]),
             Svc("v6", "apps", "ClusterIP", "fd00::5", [Port(null, 443)]),
+            // Sorted by namespace, then name: "default-x" comes after every Service of "default" ('-' < '/').
+            Svc("a", "default-x", "ClusterIP", "127.96.0.11", [Port("http", 80)]),
         ];
 
         var rows = ServiceTable.Rows(services, ["127.0.0.1", "::1"], "cluster.local");
@@ -51,6 +53,7 @@ public sealed class ServiceTableTests
             new ServiceRow("default/database", "ExternalName", "-", "-", "-", "database.default.svc.cluster.local->db-0.db.default.svc.cluster.local"),
             new ServiceRow("default/db", "Headless", "-", "-", "-", "db.default.svc.cluster.local"),
             new ServiceRow("default/kiada", "LoadBalancer", "http://127.96.0.57:80", "http://127.0.0.1:31234,http://[::1]:31234", "http://127.100.0.1:80", "kiada.default.svc.cluster.local"),
+            new ServiceRow("default-x/a", "ClusterIP", "http://127.96.0.11:80", "-", "-", "a.default-x.svc.cluster.local"),
             new ServiceRow("kube-system/kube-dns", "ClusterIP", "udp://127.96.0.10:53,tcp://127.96.0.10:53", "-", "-", "kube-dns.kube-system.svc.cluster.local"),
         ], rows);
     }
