@@ -86,14 +86,14 @@ public sealed class DnsFixture : IAsyncLifetime
     }
 }
 
-/// <summary>Runs only as root: pods get their own resolv.conf and hosts file in a private mount namespace, which needs it.</summary>
+/// <summary>Runs only as root, else skipped saying why (by default: pods get their own resolv.conf and hosts file in a private mount namespace).</summary>
 public sealed class RootFactAttribute : FactAttribute
 {
-    public RootFactAttribute()
+    public RootFactAttribute(string why = "a pod's own /etc/resolv.conf and /etc/hosts are bind mounts in a mount namespace of its own")
     {
         if (!Environment.IsPrivilegedProcess)
         {
-            Skip = $"needs root: a pod's own /etc/resolv.conf and /etc/hosts are bind mounts in a mount namespace of its own; running as {Environment.UserName}";
+            Skip = $"needs root: {why}; running as {Environment.UserName}";
         }
     }
 }

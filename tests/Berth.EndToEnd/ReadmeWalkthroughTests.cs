@@ -21,7 +21,7 @@ public sealed class ReadmeWalkthroughTests(ITestOutputHelper output)
 
     private static readonly TimeSpan s_commandTimeout = TimeSpan.FromSeconds(60);
 
-    [Fact]
+    [RootFact("the README's walkthrough is for root: Services on port 80, the cluster DNS on port 53, pods' own resolv.conf")]
     public async Task Walkthrough_AgainstBerthUpOfKiada_EveryCommandSucceeds()
     {
         var readme = await File.ReadAllTextAsync(Path.Combine(TestDirectories.RepoRoot, "README.md"));

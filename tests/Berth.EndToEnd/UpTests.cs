@@ -26,7 +26,7 @@ public sealed partial class UpTests(ITestOutputHelper output)
 
     private readonly Stopwatch _watch = Stopwatch.StartNew();
 
-    [Fact]
+    [RootFact("the kiada Service's load-balancer address answers on port 80")]
     public async Task Kiada_ServesThroughNodePortAndLoadBalancer_ScalesAndLosesAPodUnderLoadWithoutFailure_SigintLeavesNoProcess()
     {
         Assert.True(File.Exists(s_kiadaBinary), $"{s_kiadaBinary} is missing: build Berth.slnx first (examples/kiada's pods run it)");
