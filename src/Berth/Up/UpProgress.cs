@@ -25,12 +25,12 @@ internal sealed class UpProgress : IAsyncDisposable
     private readonly Informer<EndpointSlice> _slices;
     private readonly Channel<bool> _changed = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
-    // Readiness from before this start is a previous run's (see ReadinessRules.Pod); API times are whole seconds.
+    // Readiness from before this start is a previous run's (see ReadinessRules.Pod).
     private readonly DateTimeOffset _since;
 
     public UpProgress(KubeClient client, DateTimeOffset started)
     {
-        _since = DateTimeOffset.FromUnixTimeSeconds(started.ToUnixTimeSeconds());
+        _since = started;
         _deployments = Watch(new Informer<Deployment>(client));
         _replicaSets = Watch(new Informer<ReplicaSet>(client));
         _pods = Watch(new Informer<Pod>(client));

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using Berth.Node.Dns;
 using Berth.Node.Dns.Wire;
 
 namespace Berth.Node.Tests.Dns.Forwarding;
@@ -275,25 +276,10 @@ internal static class TestClient
     public static async Task<byte[]> ReceiveFramedAsync(Socket socket, CancellationToken ct)
     {
         var length = new byte[2];
-        Assert.True(await ReadExactlyAsync(socket, length, ct), "connection closed before the length");
+        Assert.True(await DnsTcp.ReadExactlyAsync(socket, length, ct), "connection closed before the length");
         var response = new byte[BinaryPrimitives.ReadUInt16BigEndian(length)];
-        Assert.True(await ReadExactlyAsync(socket, response, ct), "connection closed before the message");
+        Assert.True(await DnsTcp.ReadExactlyAsync(socket, response, ct), "connection closed before the message");
         return response;
-    }
-
-    /// <summary>False when the peer closed the connection before <paramref name="buffer"/> was full.</summary>
-    public static async Task<bool> ReadExactlyAsync(Socket socket, Memory<byte> buffer, CancellationToken ct)
-    {
-        while (buffer.Length > 0)
-        {
-            int read = await socket.ReceiveAsync(buffer, SocketFlags.None, ct);
-            if (read == 0)
-            {
-                return false;
-            }
-            buffer = buffer[read..];
-        }
-        return true;
     }
 
     public static DnsMessage Parse(ReadOnlySpan<byte> raw)
